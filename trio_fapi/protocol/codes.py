@@ -1,0 +1,239 @@
+"""Binance USD-M error codes and what the engine does with each.
+
+Retryability is data, not code scattered through handlers: every member of
+:class:`BinanceErrorCode` has exactly one :class:`ErrorAction` in
+:data:`ERROR_ACTIONS`, and a test checks the table is complete.
+"""
+
+from __future__ import annotations
+
+import enum
+from types import MappingProxyType
+
+__all__ = ["ERROR_ACTIONS", "BinanceErrorCode", "ErrorAction", "action_for"]
+
+
+class ErrorAction(enum.Enum):
+    """What an error means for the request that drew it."""
+
+    #: Not executed; safe to resend after the fix or back-off.
+    RETRY = "retry"
+    #: May have executed; resolve by evidence before anything else.
+    UNKNOWN = "unknown"
+    #: Deterministic refusal; resending unchanged fails again.
+    FAIL = "fail"
+    #: Reflects exchange state (order gone, id in use): look, then decide.
+    STATE = "state"
+    #: Means "already so": treat as success.
+    SUCCESS = "success"
+
+
+class BinanceErrorCode(enum.IntEnum):
+    """Error codes from the USD-M error table (binance-fapi.md section 5.2)."""
+
+    UNKNOWN = -1000
+    DISCONNECTED = -1001
+    UNAUTHORIZED = -1002
+    TOO_MANY_REQUESTS = -1003
+    DUPLICATE_IP = -1004
+    NO_SUCH_IP = -1005
+    UNEXPECTED_RESP = -1006
+    TIMEOUT = -1007
+    SERVER_BUSY = -1008
+    ERROR_MSG_RECEIVED = -1010
+    NON_WHITE_LIST = -1011
+    INVALID_MESSAGE = -1013
+    UNKNOWN_ORDER_COMPOSITION = -1014
+    TOO_MANY_ORDERS = -1015
+    SERVICE_SHUTTING_DOWN = -1016
+    UNSUPPORTED_OPERATION = -1020
+    INVALID_TIMESTAMP = -1021
+    INVALID_SIGNATURE = -1022
+    START_TIME_GREATER_THAN_END_TIME = -1023
+    NOT_FOUND = -1099
+    ILLEGAL_CHARS = -1100
+    TOO_MANY_PARAMETERS = -1101
+    MANDATORY_PARAM_EMPTY_OR_MALFORMED = -1102
+    UNKNOWN_PARAM = -1103
+    UNREAD_PARAMETERS = -1104
+    PARAM_EMPTY = -1105
+    PARAM_NOT_REQUIRED = -1106
+    BAD_ASSET = -1108
+    BAD_ACCOUNT = -1109
+    BAD_INSTRUMENT_TYPE = -1110
+    BAD_PRECISION = -1111
+    NO_DEPTH = -1112
+    TIF_NOT_REQUIRED = -1114
+    INVALID_TIF = -1115
+    INVALID_ORDER_TYPE = -1116
+    INVALID_SIDE = -1117
+    EMPTY_NEW_CL_ORD_ID = -1118
+    EMPTY_ORG_CL_ORD_ID = -1119
+    BAD_INTERVAL = -1120
+    BAD_SYMBOL = -1121
+    INVALID_SYMBOL_STATUS = -1122
+    INVALID_LISTEN_KEY = -1125
+    ASSET_NOT_SUPPORTED = -1126
+    MORE_THAN_XX_HOURS = -1127
+    OPTIONAL_PARAMS_BAD_COMBO = -1128
+    INVALID_PARAMETER = -1130
+    INVALID_NEW_ORDER_RESP_TYPE = -1136
+    NEW_ORDER_REJECTED = -2010
+    CANCEL_REJECTED = -2011
+    CANCEL_ALL_FAIL = -2012
+    NO_SUCH_ORDER = -2013
+    BAD_API_KEY_FMT = -2014
+    REJECTED_MBX_KEY = -2015
+    NO_TRADING_WINDOW = -2016
+    API_KEYS_LOCKED = -2017
+    BALANCE_NOT_SUFFICIENT = -2018
+    MARGIN_NOT_SUFFICIENT = -2019
+    UNABLE_TO_FILL = -2020
+    ORDER_WOULD_IMMEDIATELY_TRIGGER = -2021
+    REDUCE_ONLY_REJECT = -2022
+    USER_IN_LIQUIDATION = -2023
+    POSITION_NOT_SUFFICIENT = -2024
+    MAX_OPEN_ORDER_EXCEEDED = -2025
+    REDUCE_ONLY_ORDER_TYPE_NOT_SUPPORTED = -2026
+    MAX_LEVERAGE_RATIO = -2027
+    MIN_LEVERAGE_RATIO = -2028
+    INVALID_ORDER_STATUS = -4000
+    PRICE_LESS_THAN_ZERO = -4001
+    PRICE_GREATER_THAN_MAX_PRICE = -4002
+    QTY_LESS_THAN_ZERO = -4003
+    QTY_LESS_THAN_MIN_QTY = -4004
+    QTY_GREATER_THAN_MAX_QTY = -4005
+    STOP_PRICE_LESS_THAN_ZERO = -4006
+    STOP_PRICE_GREATER_THAN_MAX_PRICE = -4007
+    PRICE_LESS_THAN_MIN_PRICE = -4013
+    PRICE_NOT_INCREASED_BY_TICK_SIZE = -4014
+    INVALID_CL_ORD_ID_LEN = -4015
+    PRICE_HIGHTER_THAN_MULTIPLIER_UP = -4016
+    INVALID_DEPTH_LIMIT = -4021
+    QTY_NOT_INCREASED_BY_STEP_SIZE = -4023
+    PRICE_LOWER_THAN_MULTIPLIER_DOWN = -4024
+    INVALID_LEVERAGE = -4028
+    MAX_STOP_ORDER_EXCEEDED = -4045
+    NO_NEED_TO_CHANGE_MARGIN_TYPE = -4046
+    THERE_EXISTS_OPEN_ORDERS = -4047
+    THERE_EXISTS_QUANTITY = -4048
+    NO_NEED_TO_CHANGE_POSITION_SIDE = -4059
+    INVALID_POSITION_SIDE = -4060
+    POSITION_SIDE_NOT_MATCH = -4061
+    REDUCE_ONLY_CONFLICT = -4062
+    POSITION_SIDE_CHANGE_EXISTS_OPEN_ORDERS = -4067
+    POSITION_SIDE_CHANGE_EXISTS_QUANTITY = -4068
+    INVALID_BATCH_PLACE_ORDER_SIZE = -4082
+    PLACE_BATCH_ORDERS_FAIL = -4083
+    REDUCE_ONLY_ORDER_PERMISSION = -4087
+    NO_PLACE_ORDER_PERMISSION = -4088
+    INACTIVE_ACCOUNT = -4109
+    DUPLICATED_CLIENT_ORDER_ID = -4116
+    STOP_ORDER_TRIGGERING = -4117
+    REDUCE_ONLY_MARGIN_CHECK_FAILED = -4118
+    STOP_ORDER_SWITCH_ALGO = -4120
+    MARKET_ORDER_REJECT = -4131
+    INVALID_ACTIVATION_PRICE = -4135
+    QUANTITY_EXISTS_WITH_CLOSE_POSITION = -4136
+    REDUCE_ONLY_MUST_BE_TRUE = -4137
+    ORDER_TYPE_CANNOT_BE_MKT = -4138
+    INVALID_OPENING_POSITION_STATUS = -4139
+    SYMBOL_ALREADY_CLOSED = -4140
+    STRATEGY_INVALID_TRIGGER_PRICE = -4142
+    ISOLATED_LEVERAGE_REJECT_WITH_POSITION = -4161
+    MIN_NOTIONAL = -4164
+    INVALID_TIME_INTERVAL = -4165
+    MULTI_ASSETS_MODE_CONFLICT = -4167
+    NO_NEED_TO_CHANGE_MULTI_ASSETS_MODE = -4171
+    PRICE_HIGHER_THAN_STOP_MULTIPLIER_UP = -4183
+    PRICE_LOWER_THAN_STOP_MULTIPLIER_DOWN = -4184
+    COOLING_OFF_PERIOD = -4192
+    LEVERAGE_CAP = -4202
+    QUANTITATIVE_RULES_REDUCE_ONLY = -4400
+    LARGE_POSITION_REDUCE_ONLY = -4401
+    COMPLIANCE_RESTRICTED = -4402
+    COMPLIANCE_REDUCE_ONLY = -4403
+    POSITION_MODE_NEEDS_SYNC = -4531
+    FOK_ORDER_REJECT = -5021
+    GTX_ORDER_REJECT = -5022
+    MODIFY_SYMBOL_NOT_TRADING = -5024
+    MODIFY_LIMIT_ONLY = -5025
+    MODIFY_TOO_MANY = -5026
+    MODIFY_NO_CHANGE = -5027
+    ME_RECVWINDOW_REJECT = -5028
+    MODIFICATION_MIN_NOTIONAL = -5029
+    INVALID_PRICE_MATCH = -5037
+    UNSUPPORTED_ORDER_TYPE_PRICE_MATCH = -5038
+    INVALID_SELF_TRADE_PREVENTION_MODE = -5039
+    FUTURE_GOOD_TILL_DATE = -5040
+    BBO_ORDER_REJECT = -5041
+    EXISTING_PENDING_MODIFICATION = -5043
+
+
+_C = BinanceErrorCode
+_RETRY = {
+    _C.DISCONNECTED,
+    _C.TOO_MANY_REQUESTS,
+    _C.SERVER_BUSY,
+    _C.TOO_MANY_ORDERS,
+    _C.SERVICE_SHUTTING_DOWN,
+    _C.INVALID_TIMESTAMP,
+    _C.STOP_ORDER_TRIGGERING,
+    _C.ME_RECVWINDOW_REJECT,
+    _C.EXISTING_PENDING_MODIFICATION,
+}
+_UNKNOWN = {
+    _C.UNKNOWN,
+    _C.UNEXPECTED_RESP,
+    _C.TIMEOUT,
+    _C.ERROR_MSG_RECEIVED,
+    _C.CANCEL_ALL_FAIL,
+    _C.PLACE_BATCH_ORDERS_FAIL,
+}
+_STATE = {
+    _C.INVALID_LISTEN_KEY,
+    _C.CANCEL_REJECTED,
+    _C.NO_SUCH_ORDER,
+    _C.REDUCE_ONLY_REJECT,
+    _C.POSITION_NOT_SUFFICIENT,
+    _C.DUPLICATED_CLIENT_ORDER_ID,
+    _C.REDUCE_ONLY_MARGIN_CHECK_FAILED,
+    _C.NO_DEPTH,
+    _C.INVALID_SYMBOL_STATUS,
+}
+_SUCCESS = {
+    _C.NO_NEED_TO_CHANGE_MARGIN_TYPE,
+    _C.NO_NEED_TO_CHANGE_POSITION_SIDE,
+    _C.NO_NEED_TO_CHANGE_MULTI_ASSETS_MODE,
+}
+
+#: Every code's action. Codes not in the special sets are deterministic failures.
+ERROR_ACTIONS: MappingProxyType[BinanceErrorCode, ErrorAction] = MappingProxyType(
+    {
+        code: (
+            ErrorAction.RETRY
+            if code in _RETRY
+            else ErrorAction.UNKNOWN
+            if code in _UNKNOWN
+            else ErrorAction.STATE
+            if code in _STATE
+            else ErrorAction.SUCCESS
+            if code in _SUCCESS
+            else ErrorAction.FAIL
+        )
+        for code in BinanceErrorCode
+    }
+)
+
+
+def action_for(code: int | None) -> ErrorAction:
+    """The action for a code the exchange sent; unlisted codes are failures.
+
+    A missing code (``None``) is UNKNOWN: the body did not say what happened.
+    """
+    if code is None:
+        return ErrorAction.UNKNOWN
+    try:
+        return ERROR_ACTIONS[BinanceErrorCode(code)]
+    except ValueError:
+        return ErrorAction.FAIL

@@ -1,0 +1,356 @@
+"""Messages between actors: commands (imperative), events (past tense), replies.
+
+All are frozen, keyword-only attrs classes. A reply target is anything with a
+``send(value)`` method that never blocks and never raises when the requester has
+gone away (the actors use a one-shot slot); it is excluded from equality and
+repr so messages compare and print by content.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Protocol, TypeVar, final
+
+import attrs
+
+from .endpoints import Endpoint
+from .enums import OrderSide, OrderStatus, OrderType
+from .errors import EngineError
+from .ids import ClientOrderId, Symbol, VenueOrderId
+from .orders import OrderRequest
+from .wire import Outcome
+
+__all__ = [
+    "AcquireWeight",
+    "CancelAllOrders",
+    "CancelOrder",
+    "CancelRejected",
+    "Lane",
+    "LimiterCommand",
+    "OrderAccepted",
+    "OrderCanceled",
+    "OrderCommand",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFailed",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderReply",
+    "OrderSnapshot",
+    "OrderSubmitted",
+    "OrderSucceeded",
+    "OrderUnknown",
+    "PlaceOrder",
+    "QueryOrder",
+    "ReplyTo",
+    "RestCall",
+    "RestFailed",
+    "RestOutcome",
+    "RestSucceeded",
+    "ThrottleObserved",
+    "UsageObserved",
+    "WeightGranted",
+    "WeightRefused",
+]
+
+T_contra = TypeVar("T_contra", contravariant=True)
+T = TypeVar("T")
+
+
+class ReplyTo(Protocol[T_contra]):
+    """Where an answer goes. ``send`` must not block and must not raise."""
+
+    def send(self, value: T_contra, /) -> None:
+        """Deliver the answer (once)."""
+
+
+def _reply_field() -> ReplyTo[T]:  # type: ignore[type-var]
+    return attrs.field(eq=False, repr=False)  # type: ignore[no-any-return]
+
+
+class Lane(enum.IntEnum):
+    """Priority lanes of the limiter, most urgent first."""
+
+    #: Cancels, reduce-only and close-position orders, heartbeats, keepalives.
+    PRIORITY = 0
+    #: New orders and modifications.
+    ORDER = 1
+    #: Queries and market data.
+    QUERY = 2
+
+
+# -- limiter -------------------------------------------------------------------------
+
+
+@final
+@attrs.frozen(kw_only=True)
+class WeightGranted:
+    """The limiter admitted a request; it may be sent now."""
+
+    request_id: int
+    waited_s: float
+
+
+@final
+@attrs.frozen(kw_only=True)
+class WeightRefused:
+    """The limiter will not admit the request (deadline, overload, ban, shutdown)."""
+
+    request_id: int
+    error: EngineError = attrs.field(eq=False)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AcquireWeight:
+    """Ask the limiter for room in every window this call draws on."""
+
+    request_id: int
+    weight: int
+    orders: int
+    lane: Lane
+    strategy: str
+    deadline: float  # trio clock
+    reply_to: ReplyTo[WeightGranted | WeightRefused] = _reply_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UsageObserved:
+    """Usage headers of a response: the server's count is the authority."""
+
+    used_weight_1m: int | None
+    order_count_10s: int | None
+    order_count_1m: int | None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ThrottleObserved:
+    """A 429 or 418 answer: pause the affected windows."""
+
+    http_status: int
+    retry_after_s: float | None
+    orders_window: bool  # -1015: only the ORDERS windows are affected
+
+
+LimiterCommand = AcquireWeight | UsageObserved | ThrottleObserved
+
+# -- REST pool --------------------------------------------------------------------------
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RestSucceeded:
+    """A 2xx answer with a JSON body."""
+
+    request_id: int
+    http_status: int
+    payload: object = attrs.field(eq=False)
+    elapsed_s: float
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RestFailed:
+    """Anything else, classified."""
+
+    request_id: int
+    outcome: Outcome
+    error: EngineError = attrs.field(eq=False)
+    elapsed_s: float
+
+
+RestOutcome = RestSucceeded | RestFailed
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RestCall:
+    """One REST request for the pool: endpoint, parameters, and a time limit.
+
+    Parameters are unsigned; the worker adds ``timestamp`` and ``signature`` at
+    send time, so time spent queueing never causes -1021.
+    """
+
+    request_id: int
+    endpoint: Endpoint
+    params: tuple[tuple[str, str], ...]
+    timeout_s: float
+    reply_to: ReplyTo[RestOutcome] = _reply_field()
+
+
+# -- orders -----------------------------------------------------------------------------
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderSnapshot:
+    """What the engine knows about one order at one moment."""
+
+    symbol: Symbol
+    strategy: str
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId | None
+    side: OrderSide
+    order_type: OrderType
+    status: OrderStatus
+    quantity: Decimal | None
+    price: Decimal | None
+    executed_qty: Decimal
+    avg_price: Decimal
+    cum_quote: Decimal
+    error: str | None = None
+    update_time: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the order can no longer change on the exchange."""
+        return self.status.is_terminal
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderSucceeded:
+    """The request was carried out; ``order`` is the state after it."""
+
+    order: OrderSnapshot
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderFailed:
+    """The request failed; ``order`` is set when an order exists locally."""
+
+    error: EngineError = attrs.field(eq=False)
+    order: OrderSnapshot | None = None
+
+
+OrderReply = OrderSucceeded | OrderFailed
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PlaceOrder:
+    """Place a new order for ``strategy``."""
+
+    strategy: str
+    request: OrderRequest
+    deadline: float
+    reply_to: ReplyTo[OrderReply] = _reply_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CancelOrder:
+    """Cancel one of the strategy's orders."""
+
+    strategy: str
+    client_order_id: ClientOrderId
+    deadline: float
+    reply_to: ReplyTo[OrderReply] = _reply_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class QueryOrder:
+    """Ask the exchange for an order's state and apply what it says."""
+
+    strategy: str
+    client_order_id: ClientOrderId
+    deadline: float
+    reply_to: ReplyTo[OrderReply] = _reply_field()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CancelAllOrders:
+    """Cancel every open order of the symbol (``DELETE /fapi/v1/allOpenOrders``)."""
+
+    strategy: str
+    deadline: float
+    reply_to: ReplyTo[OrderReply | Exception] = _reply_field()
+
+
+OrderCommand = PlaceOrder | CancelOrder | QueryOrder | CancelAllOrders
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderSubmitted:
+    """The engine sent the placement."""
+
+    order: OrderSnapshot
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderAccepted:
+    """The exchange shows the order open."""
+
+    order: OrderSnapshot
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderRejected:
+    """The placement was refused; nothing is on the exchange."""
+
+    order: OrderSnapshot
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderFilled:
+    """The executed quantity grew by ``last_qty``."""
+
+    order: OrderSnapshot
+    last_qty: Decimal
+    last_price: Decimal
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderCanceled:
+    """The order was canceled (possibly after partial fills)."""
+
+    order: OrderSnapshot
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderExpired:
+    """The order expired (IOC remainder, GTD, STP, liquidity)."""
+
+    order: OrderSnapshot
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CancelRejected:
+    """A cancel was refused; the order is still open (or already done)."""
+
+    order: OrderSnapshot
+    reason: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderUnknown:
+    """The outcome of a request is unknown; resolution by evidence is under way."""
+
+    order: OrderSnapshot
+    cause: str
+
+
+OrderEvent = (
+    OrderSubmitted
+    | OrderAccepted
+    | OrderRejected
+    | OrderFilled
+    | OrderCanceled
+    | OrderExpired
+    | CancelRejected
+    | OrderUnknown
+)
