@@ -23,6 +23,7 @@ from .wire import Outcome
 
 __all__ = [
     "AcquireWeight",
+    "CancelAllDone",
     "CancelAllOrders",
     "CancelOrder",
     "CancelRejected",
@@ -265,12 +266,25 @@ class QueryOrder:
 
 @final
 @attrs.frozen(kw_only=True)
+class CancelAllDone:
+    """Cancel-all finished; ``orders`` are the caller's orders as they ended up."""
+
+    orders: tuple[OrderSnapshot, ...]
+
+
+@final
+@attrs.frozen(kw_only=True)
 class CancelAllOrders:
-    """Cancel every open order of the symbol (``DELETE /fapi/v1/allOpenOrders``)."""
+    """Cancel the caller's open orders of the symbol.
+
+    When the caller owns every open order of the symbol this is one
+    ``DELETE /fapi/v1/allOpenOrders``; otherwise the caller's orders are canceled
+    one by one, so another strategy's orders are never touched.
+    """
 
     strategy: str
     deadline: float
-    reply_to: ReplyTo[OrderReply | Exception] = _reply_field()
+    reply_to: ReplyTo[CancelAllDone | OrderFailed] = _reply_field()
 
 
 OrderCommand = PlaceOrder | CancelOrder | QueryOrder | CancelAllOrders

@@ -1,0 +1,199 @@
+"""The rate limiter admits by every window, on virtual time, with exact instants."""
+
+from __future__ import annotations
+
+import trio
+import trio.testing
+
+from trio_fapi._time import AnchoredClock
+from trio_fapi.actors.limiter import RateLimiter
+from trio_fapi.protocol.errors import DeadlineExceeded, IpBanned, Overloaded
+from trio_fapi.protocol.filters import RateLimit
+from trio_fapi.protocol.messages import (
+    Lane,
+    LimiterCommand,
+    ThrottleObserved,
+    UsageObserved,
+    WeightGranted,
+    WeightRefused,
+)
+
+ORDERS_10S = RateLimit(kind="ORDERS", interval="SECOND", interval_num=10, limit=5)
+WEIGHT_1M = RateLimit(kind="REQUEST_WEIGHT", interval="MINUTE", interval_num=1, limit=100)
+
+
+async def _ask(
+    limiter: RateLimiter,
+    channel: trio.MemorySendChannel[LimiterCommand],
+    *,
+    weight: int = 0,
+    orders: int = 0,
+    lane: Lane = Lane.ORDER,
+    deadline: float = 1e9,
+) -> tuple[float, WeightGranted | WeightRefused]:
+    answer = await limiter.acquire(
+        channel,
+        request_id=1,
+        weight=weight,
+        orders=orders,
+        lane=lane,
+        strategy="s",
+        deadline=deadline,
+    )
+    return trio.current_time(), answer
+
+
+class TestWindows:
+    """Requests are admitted only while every window they draw on has room."""
+
+    async def test_orders_window_spreads_a_burst_over_windows(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0)
+        channel = limiter.sender()
+        times: list[float] = []
+
+        async def one() -> None:
+            at, answer = await _ask(limiter, channel, orders=1)
+            assert isinstance(answer, WeightGranted)
+            times.append(at)
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            async with trio.open_nursery() as burst:
+                for _ in range(12):
+                    burst.start_soon(one)
+            nursery.cancel_scope.cancel()
+        assert sorted(times) == [0.0] * 5 + [10.0] * 5 + [20.0] * 2
+
+    async def test_weight_and_orders_are_separate_windows(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M, ORDERS_10S), reserve_fraction=0
+        )
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            for _ in range(5):
+                await _ask(limiter, channel, orders=1)
+            # The ORDERS window is full, but a query draws only on weight.
+            at, answer = await _ask(limiter, channel, weight=5, lane=Lane.QUERY)
+            assert isinstance(answer, WeightGranted)
+            assert at == 0.0
+            nursery.cancel_scope.cancel()
+
+    async def test_server_usage_header_raises_the_estimate(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0)
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            # Another process on the same IP used 95 of 100.
+            await channel.send(UsageObserved(used_weight_1m=95, order_count_10s=None, order_count_1m=None))
+            await trio.testing.wait_all_tasks_blocked()
+            at, answer = await _ask(limiter, channel, weight=10)
+            assert isinstance(answer, WeightGranted)
+            assert at == 60.0
+            nursery.cancel_scope.cancel()
+
+
+class TestLanes:
+    """Cancels overtake queued orders, and reserved capacity is theirs alone."""
+
+    async def test_priority_lane_goes_first_and_uses_the_reserve(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0),
+            rate_limits=(RateLimit(kind="REQUEST_WEIGHT", interval="SECOND", interval_num=10, limit=10),),
+            reserve_fraction=0.2,
+        )
+        channel = limiter.sender()
+        order: list[tuple[str, float]] = []
+
+        async def ask(name: str, lane: Lane) -> None:
+            at, answer = await _ask(limiter, channel, weight=1, lane=lane)
+            assert isinstance(answer, WeightGranted)
+            order.append((name, at))
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            for _ in range(8):  # fills the non-reserved 80%
+                await ask("fill", Lane.ORDER)
+            async with trio.open_nursery() as waiting:
+                waiting.start_soon(ask, "order", Lane.ORDER)
+                await trio.testing.wait_all_tasks_blocked()
+                waiting.start_soon(ask, "cancel", Lane.PRIORITY)
+            nursery.cancel_scope.cancel()
+        assert ("cancel", 0.0) in order
+        assert ("order", 10.0) in order
+
+
+class TestRefusals:
+    """Every request gets exactly one answer, refusals included."""
+
+    async def test_deadline_refusal_at_the_deadline(self, autojump_clock: trio.testing.MockClock) -> None:
+        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0)
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            for _ in range(5):
+                await _ask(limiter, channel, orders=1)
+            at, answer = await _ask(limiter, channel, orders=1, deadline=3.0)
+            assert isinstance(answer, WeightRefused)
+            assert isinstance(answer.error, DeadlineExceeded)
+            assert at == 3.0
+            nursery.cancel_scope.cancel()
+
+    async def test_queue_bound_refuses_overload(self, autojump_clock: trio.testing.MockClock) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0, max_waiting=2
+        )
+        channel = limiter.sender()
+        answers: list[WeightGranted | WeightRefused] = []
+
+        async def one() -> None:
+            answers.append((await _ask(limiter, channel, orders=1, deadline=1.0))[1])
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            async with trio.open_nursery() as burst:
+                for _ in range(10):
+                    burst.start_soon(one)
+            nursery.cancel_scope.cancel()
+        overloaded = [a for a in answers if isinstance(a, WeightRefused) and isinstance(a.error, Overloaded)]
+        assert len(answers) == 10
+        assert len(overloaded) == 3  # 5 granted, 2 waited until the deadline, 3 refused at once
+
+    async def test_retry_after_pause_is_honoured_exactly(self, autojump_clock: trio.testing.MockClock) -> None:
+        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=5_000), rate_limits=(WEIGHT_1M,), reserve_fraction=0)
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            await channel.send(ThrottleObserved(http_status=429, retry_after_s=70.0, orders_window=False))
+            await trio.testing.wait_all_tasks_blocked()
+            # A later, shorter Retry-After never shortens the pause.
+            await channel.send(ThrottleObserved(http_status=429, retry_after_s=1.0, orders_window=False))
+            at, answer = await _ask(limiter, channel, weight=1)
+            assert isinstance(answer, WeightGranted)
+            assert at == 70.0
+            nursery.cancel_scope.cancel()
+
+    async def test_ip_ban_refuses_everything_until_it_ends(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0)
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            await channel.send(ThrottleObserved(http_status=418, retry_after_s=120.0, orders_window=False))
+            await trio.testing.wait_all_tasks_blocked()
+            _, answer = await _ask(limiter, channel, weight=1, lane=Lane.PRIORITY)
+            assert isinstance(answer, WeightRefused)
+            assert isinstance(answer.error, IpBanned)
+            await trio.sleep(120.0)
+            _, answer = await _ask(limiter, channel, weight=1)
+            assert isinstance(answer, WeightGranted)
+            nursery.cancel_scope.cancel()

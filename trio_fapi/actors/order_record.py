@@ -1,0 +1,145 @@
+"""The symbol actor's private record of one order, and how reports update it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import trio
+
+from trio_fapi.protocol import order_fsm
+from trio_fapi.protocol.algo import AlgoOrder
+from trio_fapi.protocol.enums import OrderStatus
+from trio_fapi.protocol.errors import EngineError
+from trio_fapi.protocol.ids import ClientOrderId, VenueOrderId
+from trio_fapi.protocol.messages import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSnapshot,
+)
+from trio_fapi.protocol.order_fsm import OrderEvent as FsmEvent
+from trio_fapi.protocol.orders import OrderRequest
+from trio_fapi.protocol.wire import VenueOrder
+
+__all__ = ["OrderRecord", "STATUS_EVENTS"]
+
+_ZERO = Decimal(0)
+
+#: Exchange status in a report -> state-machine event.
+STATUS_EVENTS = {
+    OrderStatus.NEW: FsmEvent.ACCEPT,
+    OrderStatus.PARTIALLY_FILLED: FsmEvent.PARTIAL_FILL,
+    OrderStatus.FILLED: FsmEvent.FILL,
+    OrderStatus.CANCELED: FsmEvent.CANCEL,
+    OrderStatus.EXPIRED: FsmEvent.EXPIRE,
+    OrderStatus.EXPIRED_IN_MATCH: FsmEvent.EXPIRE_IN_MATCH,
+    OrderStatus.REJECTED: FsmEvent.REJECT,
+}
+
+
+@attrs.define(eq=False)
+class OrderRecord:
+    """Mutable, owned by exactly one symbol actor; others see snapshots."""
+
+    strategy: str
+    request: OrderRequest
+    client_order_id: ClientOrderId
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    venue_order_id: VenueOrderId | None = None
+    executed_qty: Decimal = _ZERO
+    cum_quote: Decimal = _ZERO
+    avg_price: Decimal = _ZERO
+    error: str | None = None
+    failure: EngineError | None = None
+    update_time: int = 0
+    sent_at: float = 0.0  # trio time of the last placement attempt
+    settled: trio.Event = attrs.field(factory=trio.Event)
+    busy: int = 0  # jobs in flight for this order
+
+    @property
+    def is_algo(self) -> bool:
+        """Whether the order lives in the Algo Service."""
+        return self.request.is_algo
+
+    def snapshot(self) -> OrderSnapshot:
+        """An immutable copy for replies and events."""
+        return OrderSnapshot(
+            symbol=self.request.symbol,
+            strategy=self.strategy,
+            client_order_id=self.client_order_id,
+            venue_order_id=self.venue_order_id,
+            side=self.request.side,
+            order_type=self.request.order_type,
+            status=self.status,
+            quantity=self.request.quantity,
+            price=self.request.price,
+            executed_qty=self.executed_qty,
+            avg_price=self.avg_price,
+            cum_quote=self.cum_quote,
+            error=self.error,
+            update_time=self.update_time,
+        )
+
+    def step(self, event: FsmEvent) -> bool:
+        """Apply a state-machine event; return whether the status changed."""
+        new = order_fsm.apply(self.status, event, has_fills=self.executed_qty > 0)
+        changed = new is not self.status
+        self.status = new
+        if new is not OrderStatus.PENDING_NEW and new is not OrderStatus.UNKNOWN:
+            self.settled.set()
+        return changed
+
+    def apply_report(self, report: VenueOrder | AlgoOrder) -> list[OrderEvent]:
+        """Fold an exchange report in; return the events it produced.
+
+        Quantities only grow (a stale snapshot never undoes a fill), and the
+        status moves only along the state table (terminal statuses absorb).
+        """
+        events: list[OrderEvent] = []
+        if isinstance(report, VenueOrder):
+            self.venue_order_id = report.order_id
+            self.update_time = max(self.update_time, report.update_time)
+            cum_quote = report.cum_quote
+        else:
+            self.venue_order_id = VenueOrderId(report.algo_id)
+            cum_quote = report.avg_price * report.executed_qty
+        fill: tuple[Decimal, Decimal] | None = None
+        if report.executed_qty > self.executed_qty:
+            last_qty = report.executed_qty - self.executed_qty
+            if cum_quote > self.cum_quote:
+                last_price = (cum_quote - self.cum_quote) / last_qty
+            else:
+                last_price = report.avg_price
+            self.executed_qty = report.executed_qty
+            self.cum_quote = max(self.cum_quote, cum_quote)
+            self.avg_price = (
+                report.avg_price
+                if report.avg_price > 0
+                else (self.cum_quote / self.executed_qty if self.executed_qty else _ZERO)
+            )
+            fill = (last_qty, last_price)
+        before = self.status
+        self.step(STATUS_EVENTS[report.status])
+        if fill is not None:
+            events.append(OrderFilled(order=self.snapshot(), last_qty=fill[0], last_price=fill[1]))
+        if self.status is not before:
+            events.extend(self.status_events())
+        return events
+
+    def status_events(self) -> list[OrderEvent]:
+        snap = self.snapshot()
+        match self.status:
+            case OrderStatus.NEW:
+                return [OrderAccepted(order=snap)]
+            case OrderStatus.CANCELED:
+                return [OrderCanceled(order=snap)]
+            case OrderStatus.EXPIRED | OrderStatus.EXPIRED_IN_MATCH:
+                return [OrderExpired(order=snap)]
+            case OrderStatus.REJECTED:
+                return [OrderRejected(order=snap)]
+            case _:
+                return []

@@ -1,0 +1,145 @@
+"""One REST request end to end: limiter admission, pool send, bounded retries.
+
+The requester runs in the task of whoever asked (a symbol actor's job task, or a
+caller reading market data) and owns nothing but its own attempt loop. Whether
+a failure may be retried is decided by its outcome class
+(:func:`trio_fapi.actors.retry.retryable`); how long to wait, by the
+:class:`RetryPolicy`; jitter comes from a seeded ``random.Random`` so a test run
+is reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Mapping
+
+import trio
+
+from trio_fapi.protocol.endpoints import Endpoint
+from trio_fapi.protocol.errors import DeadlineExceeded
+from trio_fapi.protocol.messages import (
+    Lane,
+    LimiterCommand,
+    RestCall,
+    RestFailed,
+    RestOutcome,
+    WeightRefused,
+)
+from trio_fapi.protocol.wire import Outcome
+
+from .limiter import RateLimiter
+from .reply import OneShot
+from .retry import RetryPolicy, retryable
+
+__all__ = ["Requester"]
+
+
+class Requester:
+    """Sends requests through the limiter and the pool on behalf of its owner."""
+
+    def __init__(
+        self,
+        *,
+        limiter: RateLimiter,
+        limiter_channel: trio.MemorySendChannel[LimiterCommand],
+        pool_channel: trio.MemorySendChannel[RestCall],
+        request_timeout_s: float,
+        retry: RetryPolicy,
+        rng: random.Random,
+    ) -> None:
+        self._limiter = limiter
+        self._limiter_channel = limiter_channel
+        self._pool_channel = pool_channel
+        self._timeout_s = request_timeout_s
+        self._retry = retry
+        self._rng = rng
+        self._ids = itertools.count(1)
+
+    async def aclose(self) -> None:
+        """Release the channel handles."""
+        await self._limiter_channel.aclose()
+        await self._pool_channel.aclose()
+
+    async def request(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        *,
+        strategy: str,
+        lane: Lane,
+        deadline: float,
+        retry: RetryPolicy | None = None,
+        idempotent: bool | None = None,
+    ) -> RestOutcome:
+        """Send one request, retrying only what is safe, until ``deadline``.
+
+        Returns the last outcome. A refusal by the limiter comes back as a
+        NOT_SENT :class:`RestFailed` carrying the limiter's error.
+        """
+        policy = retry or self._retry
+        safe = endpoint.idempotent if idempotent is None else idempotent
+        items = tuple(params.items())
+        weight = endpoint.weight(params)
+        orders = endpoint.order_count(params)
+        attempt = 0
+        while True:
+            attempt += 1
+            request_id = next(self._ids)
+            admission = await self._limiter.acquire(
+                self._limiter_channel,
+                request_id=request_id,
+                weight=weight,
+                orders=orders,
+                lane=lane,
+                strategy=strategy,
+                deadline=deadline,
+            )
+            if isinstance(admission, WeightRefused):
+                return RestFailed(
+                    request_id=request_id,
+                    outcome=Outcome.NOT_SENT,
+                    error=admission.error,  # type: ignore[arg-type]
+                    elapsed_s=0.0,
+                )
+            outcome = await self._send(endpoint, items, request_id, deadline)
+            if not isinstance(outcome, RestFailed) or not retryable(outcome, idempotent=safe):
+                return outcome
+            if attempt >= policy.attempts:
+                return outcome
+            pause = policy.delay(attempt, self._rng)
+            if trio.current_time() + pause >= deadline:
+                return outcome
+            await trio.sleep(pause)
+
+    async def _send(
+        self,
+        endpoint: Endpoint,
+        items: tuple[tuple[str, str], ...],
+        request_id: int,
+        deadline: float,
+    ) -> RestOutcome:
+        slot: OneShot[RestOutcome] = OneShot()
+        timeout = max(0.001, min(self._timeout_s, deadline - trio.current_time()))
+        call = RestCall(
+            request_id=request_id,
+            endpoint=endpoint,
+            params=items,
+            timeout_s=timeout,
+            reply_to=slot,
+        )
+        start = trio.current_time()
+        queued = False
+        with trio.move_on_at(deadline):
+            await self._pool_channel.send(call)
+            queued = True
+            return await slot.wait()
+        if slot.done:
+            return await slot.wait()
+        # Never queued: provably not sent. Queued: it may be in flight, so unknown.
+        return RestFailed(
+            request_id=request_id,
+            outcome=Outcome.UNKNOWN if queued else Outcome.NOT_SENT,
+            error=DeadlineExceeded(waited_s=trio.current_time() - start),
+            elapsed_s=trio.current_time() - start,
+        )

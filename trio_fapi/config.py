@@ -1,0 +1,142 @@
+"""Executor configuration, including loading keys from a ``.env`` file.
+
+Keys come from ``BINANCE_API_KEY`` / ``BINANCE_API_SECRET`` (or an RSA
+``BINANCE_PRIVATE_KEY_FILE``), read from the process environment or a ``.env``
+file without copying anything into ``os.environ``. Proxies are explicit
+(``BINANCE_PROXY``, else ``HTTPS_PROXY``): httpx's implicit environment proxies
+are off, so nothing is routed through a proxy the user did not name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import final
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
+from dotenv import dotenv_values
+
+from .actors.retry import RetryPolicy
+from .protocol.credentials import Credentials
+
+__all__ = ["BINANCE_FAPI_URL", "BINANCE_TESTNET_URL", "ExecutorConfig", "redact_url"]
+
+BINANCE_FAPI_URL = "https://fapi.binance.com"
+BINANCE_TESTNET_URL = "https://demo-fapi.binance.com"
+
+
+def redact_url(url: str | None) -> str | None:
+    """A URL with any ``user:password@`` replaced by ``***@``."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(".invalid"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(_inst: object, _attr: object, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and _is_local(parts.hostname or ""):
+        return
+    raise ValueError(
+        f"base_url {value!r}: use https://, or http:// only for a loopback simulator"
+    )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ExecutorConfig:
+    """Everything :func:`trio_fapi.open_executor` needs.
+
+    Attributes:
+        base_url: The REST host. Plain ``http://`` only for loopback simulators.
+        credentials: API key and secret; ``None`` allows public endpoints only.
+        session: Tag that prefixes client order ids; defaults to one per run.
+        recv_window_ms: Sent with every signed request; small keeps the window in
+            which an unknown order may still execute short (faults.md row 66).
+        request_timeout_s: The engine's own deadline for one HTTP attempt.
+        order_deadline_s: How long a placement or cancel may take in total,
+            queueing and retries included.
+        rest_workers: Concurrent HTTP requests.
+        poll_interval_s: How often open orders are reconciled by REST.
+        query_lag_s: Extra time before "no such order" counts as proof of absence.
+        unknown_resolution_s: After this an unknown placement is escalated.
+        drain_s: Bounded shutdown: in-flight work gets this long to finish.
+        seed: Seeds retry jitter, for reproducible runs.
+        proxy: An explicit HTTP(S) proxy URL.
+    """
+
+    base_url: str = attrs.field(default=BINANCE_FAPI_URL, validator=_check_base_url)
+    credentials: Credentials | None = None
+    session: str | None = None
+    recv_window_ms: int = attrs.field(default=5000, validator=attrs.validators.in_(range(1, 60_001)))
+    request_timeout_s: float = 10.0
+    order_deadline_s: float = 30.0
+    rest_workers: int = 4
+    poll_interval_s: float = 1.0
+    query_lag_s: float = 3.0
+    unknown_resolution_s: float = 30.0
+    drain_s: float = 10.0
+    max_in_flight_per_symbol: int = 256
+    limiter_reserve_fraction: float = 0.1
+    retry: RetryPolicy = RetryPolicy()
+    seed: int | None = None
+    proxy: str | None = attrs.field(default=None, repr=redact_url)
+
+    @classmethod
+    def from_env(
+        cls,
+        env_file: str | Path | None = ".env",
+        *,
+        environ: Mapping[str, str] | None = None,
+        **overrides: object,
+    ) -> ExecutorConfig:
+        """Build a config from the environment and an optional ``.env`` file.
+
+        The process environment wins over the file. Recognised names:
+        ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``, ``BINANCE_PRIVATE_KEY_FILE``,
+        ``BINANCE_PRIVATE_KEY_PASSPHRASE``, ``BINANCE_BASE_URL``,
+        ``BINANCE_PROXY`` (else ``HTTPS_PROXY``), ``BINANCE_RECV_WINDOW``.
+        """
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        credentials: Credentials | None = None
+        key = values.get("BINANCE_API_KEY")
+        key_file = values.get("BINANCE_PRIVATE_KEY_FILE")
+        if key and key_file:
+            credentials = Credentials(
+                api_key=key,
+                private_key=Path(key_file).read_text(),
+                private_key_passphrase=values.get("BINANCE_PRIVATE_KEY_PASSPHRASE"),
+            )
+        elif key and values.get("BINANCE_API_SECRET"):
+            credentials = Credentials(api_key=key, api_secret=values["BINANCE_API_SECRET"])
+        kwargs: dict[str, object] = {"credentials": credentials}
+        if values.get("BINANCE_BASE_URL"):
+            kwargs["base_url"] = values["BINANCE_BASE_URL"]
+        proxy = values.get("BINANCE_PROXY") or values.get("HTTPS_PROXY")
+        if proxy:
+            kwargs["proxy"] = proxy
+        if values.get("BINANCE_RECV_WINDOW"):
+            kwargs["recv_window_ms"] = int(values["BINANCE_RECV_WINDOW"])
+        kwargs.update(overrides)
+        return cls(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,297 @@
+"""``trio-fapi demo``: several strategies trading at once through one executor.
+
+With no flags it starts the embedded simulated exchange (no keys, no network)
+and runs, for about ten seconds:
+
+- two market makers, quoting and re-quoting BTCUSDT and ETHUSDT around the book;
+- a taker, sending small market orders that alternate sides.
+
+It shows live progress, cancels what is still open, and prints a summary:
+orders, fills, fees, PnL, rate-limit headroom and latency percentiles.
+``--base-url`` points it at any Binance-compatible endpoint instead (a
+``trio-fapi sim`` server, or testnet with keys from the environment).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import httpx
+import trio
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from trio_fapi.actors.executor import Executor, StrategyHandle, open_executor
+from trio_fapi.config import ExecutorConfig
+from trio_fapi.protocol.credentials import Credentials
+from trio_fapi.protocol.enums import OrderSide, TimeInForce
+from trio_fapi.protocol.errors import EngineError
+from trio_fapi.protocol.messages import OrderEvent, OrderFilled
+from trio_fapi.protocol.numbers import fmt
+from trio_fapi.protocol.orders import OrderRequest
+
+__all__ = ["DemoResult", "run_demo"]
+
+_ZERO = Decimal(0)
+
+
+@attrs.define
+class _Tally:
+    """Per-strategy counters, owned by the demo task."""
+
+    placed: int = 0
+    rejected: int = 0
+    canceled: int = 0
+    fills: int = 0
+    filled_qty: Decimal = _ZERO
+    errors: int = 0
+    place_latency: list[float] = attrs.field(factory=list)
+    cancel_latency: list[float] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class DemoResult:
+    """What the demo did, for the summary and for tests."""
+
+    orders: list[dict[str, object]]
+    tallies: dict[str, _Tally]
+    fees: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    max_weight_used: int
+    weight_limit: int
+    elapsed_s: float
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _timed(samples: list[float], tally: _Tally, coro_fn: Callable[[], object]) -> object:
+    start = trio.current_time()
+    try:
+        return await coro_fn()  # type: ignore[misc]
+    except EngineError:
+        tally.errors += 1
+        return None
+    finally:
+        samples.append(trio.current_time() - start)
+
+
+async def _market_maker(
+    handle: StrategyHandle, symbol: str, tally: _Tally, *, size: str, requote_s: float
+) -> None:
+    """Quote one bid and one ask a few ticks outside the touch; re-quote often."""
+    ex = handle.executor
+    rules = ex.rules(symbol)
+    tick = rules.price_filter.tick_size
+    quotes: list[str] = []
+    while True:
+        book = await ex.book_ticker(symbol)
+        bid = rules.round_price(book.bid_price - tick * 2, OrderSide.BUY)
+        ask = rules.round_price(book.ask_price + tick * 2, OrderSide.SELL)
+        qty = Decimal(size)
+        for cid in quotes:
+            snap = await _timed(tally.cancel_latency, tally, lambda c=cid: handle.cancel(symbol, c))
+            if snap is not None:
+                tally.canceled += 1
+        quotes.clear()
+        for side, price in ((OrderSide.BUY, bid), (OrderSide.SELL, ask)):
+            req = OrderRequest.limit(symbol, side, qty, price, time_in_force=TimeInForce.GTX)
+            snap = await _timed(tally.place_latency, tally, lambda r=req: handle.place(r))
+            tally.placed += 1
+            if snap is None:
+                tally.rejected += 1
+            elif not getattr(snap, "is_terminal", True):
+                quotes.append(snap.client_order_id.value)  # type: ignore[attr-defined]
+        await trio.sleep(requote_s)
+
+
+async def _taker(handle: StrategyHandle, symbol: str, tally: _Tally, *, size: str, every_s: float) -> None:
+    """Cross the spread with small market orders, alternating sides."""
+    side = OrderSide.BUY
+    while True:
+        req = OrderRequest.market(symbol, side, size)
+        snap = await _timed(tally.place_latency, tally, lambda r=req: handle.place(r))
+        tally.placed += 1
+        if snap is None:
+            tally.rejected += 1
+        side = side.opposite
+        await trio.sleep(every_s)
+
+
+async def _count_fills(events: trio.MemoryReceiveChannel[OrderEvent], tallies: dict[str, _Tally]) -> None:
+    async for event in events:
+        if isinstance(event, OrderFilled):
+            tally = tallies[event.order.strategy]
+            tally.fills += 1
+            tally.filled_qty += event.last_qty
+
+
+def _table(ex: Executor, tallies: dict[str, _Tally], elapsed: float) -> Table:
+    table = Table(title=f"trio-fapi demo  t={elapsed:5.1f}s")
+    for col in ("strategy", "placed", "rejected", "canceled", "fills", "errors", "p50 place ms"):
+        table.add_column(col, justify="right" if col != "strategy" else "left")
+    for name, t in tallies.items():
+        p50 = _percentile(t.place_latency, 0.5) * 1000
+        table.add_row(
+            name, str(t.placed), str(t.rejected), str(t.canceled), str(t.fills), str(t.errors),
+            f"{p50:.2f}",
+        )
+    weight = next((w for w in ex.statistics().limiter.windows if w.name.startswith("weight")), None)
+    if weight is not None:
+        table.caption = f"IP weight {weight.used}/{weight.limit} this minute"
+    return table
+
+
+@asynccontextmanager
+async def _venue(base_url: str | None, seed: int) -> AsyncIterator[tuple[ExecutorConfig, httpx.AsyncBaseTransport | None]]:
+    """The embedded simulated exchange, or the endpoint the user named."""
+    if base_url is None:
+        from trio_fapi.sim import default_config, open_sim
+
+        sim_config = default_config(seed=seed)
+        async with open_sim(sim_config) as sim:
+            config = ExecutorConfig(
+                base_url=sim.base_url,
+                credentials=Credentials(
+                    api_key=sim.config.api_key, api_secret=sim.config.api_secret
+                ),
+                poll_interval_s=0.5,
+                seed=seed,
+            )
+            yield config, sim.transport
+    else:
+        overrides: dict[str, object] = {"base_url": base_url, "poll_interval_s": 0.5, "seed": seed}
+        config = ExecutorConfig.from_env(**overrides)
+        if config.credentials is None:
+            config = attrs.evolve(config, credentials=Credentials(api_key="sim-key", api_secret="sim-secret"))
+        yield config, None
+
+
+async def run_demo(
+    *,
+    base_url: str | None = None,
+    seconds: float = 10.0,
+    seed: int = 7,
+    report: Path | None = None,
+    console: Console | None = None,
+    live: bool = True,
+) -> DemoResult:
+    """Run the demo strategies and return what happened."""
+    console = console or Console()
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    async with _venue(base_url, seed) as (config, transport), open_executor(config, transport=transport) as ex:
+        start = trio.current_time()
+        max_weight = 0
+        strategies: list[tuple[str, Callable[[StrategyHandle, _Tally], object]]] = [
+            ("mm-btc", lambda h, t: _market_maker(h, "BTCUSDT", t, size="0.002", requote_s=0.4)),
+            ("mm-eth", lambda h, t: _market_maker(h, "ETHUSDT", t, size="0.05", requote_s=0.4)),
+            ("taker", lambda h, t: _taker(h, "BTCUSDT", t, size="0.002", every_s=0.5)),
+        ]
+        for name, _ in strategies:
+            tallies[name] = _Tally()
+        async with ex.subscribe(4096) as events, trio.open_nursery() as nursery:
+            nursery.start_soon(_count_fills, events, tallies)
+            async with trio.open_nursery() as strategy_nursery:
+                for name, fn in strategies:
+                    strategy_nursery.start_soon(fn, ex.strategy(name), tallies[name])  # type: ignore[arg-type]
+                with Live(_table(ex, tallies, 0), console=console, refresh_per_second=4, transient=False) if live else _nullcontext() as view:
+                    while trio.current_time() - start < seconds:
+                        await trio.sleep(0.25)
+                        weight = next(
+                            (w for w in ex.statistics().limiter.windows if w.name.startswith("weight")),
+                            None,
+                        )
+                        if weight is not None:
+                            max_weight = max(max_weight, weight.used)
+                        if view is not None:
+                            view.update(_table(ex, tallies, trio.current_time() - start))
+                strategy_nursery.cancel_scope.cancel()
+            # Leave nothing resting: each strategy cancels its own open orders.
+            for name, _ in strategies:
+                for symbol in ("BTCUSDT", "ETHUSDT"):
+                    try:
+                        await ex.cancel_all_orders(symbol, strategy=name)
+                    except EngineError:
+                        tallies[name].errors += 1
+            await trio.sleep(0.2)
+            nursery.cancel_scope.cancel()
+        fees = realized = _ZERO
+        for symbol in ("BTCUSDT", "ETHUSDT"):
+            for trade in await ex.user_trades(symbol):
+                fees += trade.commission
+                realized += trade.realized_pnl
+        unrealized = sum((p.unrealized_pnl for p in await ex.positions()), _ZERO)
+        weight_limit = next(
+            (w.limit for w in ex.statistics().limiter.windows if w.name.startswith("weight")), 0
+        )
+        orders = [
+            {
+                "strategy": snap.strategy,
+                "symbol": snap.symbol.value,
+                "clientOrderId": snap.client_order_id.value,
+                "orderId": snap.venue_order_id.value if snap.venue_order_id else None,
+                "status": snap.status.value,
+                "executedQty": fmt(snap.executed_qty),
+                "avgPrice": fmt(snap.avg_price),
+            }
+            for snap in ex.orders()
+        ]
+        result = DemoResult(
+            orders=orders,
+            tallies=dict(tallies),
+            fees=fees,
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            max_weight_used=max_weight,
+            weight_limit=weight_limit,
+            elapsed_s=trio.current_time() - start,
+        )
+    if report is not None:
+        report.write_text(json.dumps({"orders": orders}, indent=2))
+    _print_summary(console, result)
+    return result
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _print_summary(console: Console, result: DemoResult) -> None:
+    table = Table(title="summary")
+    for col in ("strategy", "orders", "rejected", "canceled", "fills", "filled qty", "errors",
+                "place p50/p90/p99 ms", "cancel p50/p99 ms"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for name, t in result.tallies.items():
+        pl = "/".join(f"{_percentile(t.place_latency, q) * 1000:.1f}" for q in (0.5, 0.9, 0.99))
+        cl = "/".join(f"{_percentile(t.cancel_latency, q) * 1000:.1f}" for q in (0.5, 0.99))
+        table.add_row(
+            name, str(t.placed), str(t.rejected), str(t.canceled), str(t.fills),
+            fmt(t.filled_qty), str(t.errors), pl, cl,
+        )
+    console.print(table)
+    headroom = result.weight_limit - result.max_weight_used
+    console.print(
+        f"fees {fmt(result.fees)} USDT | realized PnL {fmt(result.realized_pnl)} USDT | "
+        f"unrealized PnL {fmt(result.unrealized_pnl)} USDT"
+    )
+    console.print(
+        f"rate limit: peak IP weight {result.max_weight_used}/{result.weight_limit} per minute "
+        f"(headroom {headroom}); {len(result.orders)} orders in {result.elapsed_s:.1f}s"
+    )
