@@ -32,10 +32,25 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+# ``"LIMIT" in OrderType`` raises TypeError on Python 3.11 (value lookup arrived in 3.12),
+# so membership of wire strings is checked against the values.
+_ORDER_TYPE_VALUES = frozenset(t.value for t in OrderType)
+_TIME_IN_FORCE_VALUES = frozenset(t.value for t in TimeInForce)
 
 
 def _multiple(value: Decimal, base: Decimal, step: Decimal) -> bool:
     return step == 0 or (value - base) % step == 0
+
+
+def _on_grid_exponent(value: Decimal, step: Decimal) -> Decimal:
+    """``value`` written with ``step``'s decimals, unless that would move it.
+
+    The grid starts at minPrice/minQty, which may have more decimals than the
+    step; quantizing then would round the value off the grid (and a SELL price
+    or a quantity past what was asked).
+    """
+    quantized = value.quantize(step)
+    return quantized if quantized == value else value
 
 
 @final
@@ -175,11 +190,15 @@ class SymbolRules:
             percent_price=percent,
             max_num_orders=int(max_orders) if isinstance(max_orders, int | str) else 200,
             order_types=frozenset(
-                OrderType(t) for t in (types if isinstance(types, list) else []) if t in OrderType
+                OrderType(t)
+                for t in (types if isinstance(types, list) else [])
+                if t in _ORDER_TYPE_VALUES
             )
             or frozenset(OrderType) - {OrderType.LIQUIDATION},
             time_in_force=frozenset(
-                TimeInForce(t) for t in (tifs if isinstance(tifs, list) else []) if t in TimeInForce
+                TimeInForce(t)
+                for t in (tifs if isinstance(tifs, list) else [])
+                if t in _TIME_IN_FORCE_VALUES
             )
             or frozenset(TimeInForce),
         )
@@ -246,7 +265,7 @@ class SymbolRules:
         base = self.price_filter.min_price
         rounding = ROUND_FLOOR if side is OrderSide.BUY else ROUND_CEILING
         steps = ((price - base) / tick).to_integral_value(rounding=rounding)
-        return (base + steps * tick).quantize(tick)
+        return _on_grid_exponent(base + steps * tick, tick)
 
     def round_quantity(self, quantity: Decimal, *, market: bool = False) -> Decimal:
         """Floor a quantity onto the step grid (never trades more than asked)."""
@@ -254,7 +273,7 @@ class SymbolRules:
         if lot.step_size == 0:
             return quantity
         steps = ((quantity - lot.min_qty) / lot.step_size).to_integral_value(rounding=ROUND_FLOOR)
-        return (lot.min_qty + steps * lot.step_size).quantize(lot.step_size)
+        return _on_grid_exponent(lot.min_qty + steps * lot.step_size, lot.step_size)
 
     # -- validation ---------------------------------------------------------------
 

@@ -19,7 +19,7 @@ _TAG_PATTERN = re.compile(r"[^A-Za-z0-9]")
 
 
 def _check_symbol(_inst: object, _attr: object, value: str) -> None:
-    if not isinstance(value, str) or not _SYMBOL_PATTERN.match(value):
+    if not isinstance(value, str) or not _SYMBOL_PATTERN.fullmatch(value):
         raise UnknownSymbol(symbol=repr(value), reason="symbols are upper-case, like BTCUSDT")
 
 
@@ -35,7 +35,8 @@ class Symbol:
 
 
 def _check_client_id(_inst: object, _attr: object, value: str) -> None:
-    if not isinstance(value, str) or not CLIENT_ORDER_ID_PATTERN.match(value):
+    # fullmatch: with .match, "$" also matches before a trailing newline.
+    if not isinstance(value, str) or not CLIENT_ORDER_ID_PATTERN.fullmatch(value):
         raise InvalidClientOrderId(value=repr(value))
 
 
@@ -63,13 +64,23 @@ class ClientOrderId:
             strategy: The strategy's name, any text.
             symbol: The order's symbol.
             seq: The intent's sequence number within (strategy, symbol).
+
+        Raises:
+            InvalidClientOrderId: ``session`` has illegal characters, or ``seq`` is
+                too large to fit in 36 characters.
         """
         tag = _TAG_PATTERN.sub("", strategy)[:6] or "s"
         digest = hashlib.blake2s(
-            f"{strategy}\x00{symbol.value}".encode(), digest_size=3
+            f"{strategy}\x00{symbol.value}".encode("utf-8", "surrogatepass"), digest_size=3
         ).hexdigest()
-        text = f"{session[:8]}.{tag}{digest}.{seq:x}"
-        return cls(text[:36])
+        head = f"{session[:8]}."
+        tail = f"{digest}.{seq:x}"
+        # Shorten the readable tag, never the digest or the sequence number: cutting
+        # the end of the text made ids of large sequence numbers collide.
+        room = 36 - len(head) - len(tail)
+        if room < 0:
+            raise InvalidClientOrderId(value=repr(seq), reason="seq too large for a 36-char id")
+        return cls(f"{head}{tag[:room]}{tail}")
 
 
 @final

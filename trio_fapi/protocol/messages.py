@@ -66,10 +66,6 @@ class ReplyTo(Protocol[T_contra]):
         """Deliver the answer (once)."""
 
 
-def _reply_field() -> ReplyTo[T]:  # type: ignore[type-var]
-    return attrs.field(eq=False, repr=False)  # type: ignore[no-any-return]
-
-
 class Lane(enum.IntEnum):
     """Priority lanes of the limiter, most urgent first."""
 
@@ -113,7 +109,7 @@ class AcquireWeight:
     lane: Lane
     strategy: str
     deadline: float  # trio clock
-    reply_to: ReplyTo[WeightGranted | WeightRefused] = _reply_field()
+    reply_to: ReplyTo[WeightGranted | WeightRefused] = attrs.field(eq=False, repr=False)
 
 
 @final
@@ -179,7 +175,7 @@ class RestCall:
     endpoint: Endpoint
     params: tuple[tuple[str, str], ...]
     timeout_s: float
-    reply_to: ReplyTo[RestOutcome] = _reply_field()
+    reply_to: ReplyTo[RestOutcome] = attrs.field(eq=False, repr=False)
 
 
 # -- orders -----------------------------------------------------------------------------
@@ -239,7 +235,7 @@ class PlaceOrder:
     strategy: str
     request: OrderRequest
     deadline: float
-    reply_to: ReplyTo[OrderReply] = _reply_field()
+    reply_to: ReplyTo[OrderReply] = attrs.field(eq=False, repr=False)
 
 
 @final
@@ -250,7 +246,7 @@ class CancelOrder:
     strategy: str
     client_order_id: ClientOrderId
     deadline: float
-    reply_to: ReplyTo[OrderReply] = _reply_field()
+    reply_to: ReplyTo[OrderReply] = attrs.field(eq=False, repr=False)
 
 
 @final
@@ -261,7 +257,7 @@ class QueryOrder:
     strategy: str
     client_order_id: ClientOrderId
     deadline: float
-    reply_to: ReplyTo[OrderReply] = _reply_field()
+    reply_to: ReplyTo[OrderReply] = attrs.field(eq=False, repr=False)
 
 
 @final
@@ -284,7 +280,7 @@ class CancelAllOrders:
 
     strategy: str
     deadline: float
-    reply_to: ReplyTo[CancelAllDone | OrderFailed] = _reply_field()
+    reply_to: ReplyTo[CancelAllDone | OrderFailed] = attrs.field(eq=False, repr=False)
 
 
 OrderCommand = PlaceOrder | CancelOrder | QueryOrder | CancelAllOrders

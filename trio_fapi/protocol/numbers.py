@@ -47,7 +47,8 @@ def to_decimal(value: object, *, field: str, positive: bool = True) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        if not _EXACT_TEXT.match(value):
+        # fullmatch: with .match, "$" also matches before a trailing newline ("1\n").
+        if not _EXACT_TEXT.fullmatch(value):
             raise InvalidNumber(field=field, value=repr(value), reason="not a fixed-point number")
         result = Decimal(value)
     else:

@@ -68,8 +68,9 @@ for _event, _target in {
     **_EVIDENCE,
     _E.REJECT: _S.REJECTED,
     _E.OUTCOME_UNKNOWN: _S.UNKNOWN,
-    _E.CANCEL_REQUEST: _S.PENDING_CANCEL,
 }.items():
+    # No CANCEL_REQUEST here: a cancel waits until the placement is settled, so a
+    # rejection can never meet a PENDING_CANCEL that was never open.
     _table[(_S.PENDING_NEW, _event)] = _target
 for _status in (_S.UNKNOWN, _S.UNRESOLVED):
     for _event, _target in {

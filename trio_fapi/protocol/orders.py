@@ -47,11 +47,48 @@ def to_enum(kind: type[_E], value: object, *, field: str) -> _E:
     raise InvalidCombination(reason=f"{field}={value!r} is not one of {allowed}")
 
 
-def _opt_dec(field: str):  # type: ignore[no-untyped-def]
-    def convert(value: object) -> Decimal | None:
-        return None if value is None else to_decimal(value, field=field)
+def _side(value: object) -> OrderSide:
+    return to_enum(OrderSide, value, field="side")
 
-    return convert
+
+def _type(value: object) -> OrderType:
+    return to_enum(OrderType, value, field="type")
+
+
+def _tif(value: object) -> TimeInForce | None:
+    return None if value is None else to_enum(TimeInForce, value, field="timeInForce")
+
+
+def _position_side(value: object) -> PositionSide:
+    return to_enum(PositionSide, value, field="positionSide")
+
+
+def _working_type(value: object) -> WorkingType:
+    return to_enum(WorkingType, value, field="workingType")
+
+
+def _response_type(value: object) -> ResponseType:
+    return to_enum(ResponseType, value, field="newOrderRespType")
+
+
+def _quantity(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="quantity")
+
+
+def _price(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="price")
+
+
+def _trigger(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="triggerPrice")
+
+
+def _callback(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="callbackRate")
+
+
+def _activation(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="activatePrice")
 
 
 def _symbol(value: object) -> Symbol:
@@ -85,40 +122,24 @@ class OrderRequest:
     """
 
     symbol: Symbol = attrs.field(converter=_symbol)
-    side: OrderSide = attrs.field(
-        converter=lambda v: to_enum(OrderSide, v, field="side")  # type: ignore[misc]
-    )
-    order_type: OrderType = attrs.field(
-        converter=lambda v: to_enum(OrderType, v, field="type")  # type: ignore[misc]
-    )
-    quantity: Decimal | None = attrs.field(default=None, converter=_opt_dec("quantity"))
-    price: Decimal | None = attrs.field(default=None, converter=_opt_dec("price"))
-    time_in_force: TimeInForce | None = attrs.field(
-        default=None,
-        converter=lambda v: None if v is None else to_enum(TimeInForce, v, field="timeInForce"),  # type: ignore[misc]
-    )
+    side: OrderSide = attrs.field(converter=_side)
+    order_type: OrderType = attrs.field(converter=_type)
+    quantity: Decimal | None = attrs.field(default=None, converter=_quantity)
+    price: Decimal | None = attrs.field(default=None, converter=_price)
+    time_in_force: TimeInForce | None = attrs.field(default=None, converter=_tif)
     reduce_only: bool = attrs.field(default=False, validator=_check_bool)
     close_position: bool = attrs.field(default=False, validator=_check_bool)
-    position_side: PositionSide = attrs.field(
-        default=PositionSide.BOTH,
-        converter=lambda v: to_enum(PositionSide, v, field="positionSide"),  # type: ignore[misc]
-    )
-    trigger_price: Decimal | None = attrs.field(default=None, converter=_opt_dec("triggerPrice"))
+    position_side: PositionSide = attrs.field(default=PositionSide.BOTH, converter=_position_side)
+    trigger_price: Decimal | None = attrs.field(default=None, converter=_trigger)
     working_type: WorkingType = attrs.field(
-        default=WorkingType.CONTRACT_PRICE,
-        converter=lambda v: to_enum(WorkingType, v, field="workingType"),  # type: ignore[misc]
+        default=WorkingType.CONTRACT_PRICE, converter=_working_type
     )
     price_protect: bool = attrs.field(default=False, validator=_check_bool)
-    callback_rate: Decimal | None = attrs.field(default=None, converter=_opt_dec("callbackRate"))
-    activation_price: Decimal | None = attrs.field(
-        default=None, converter=_opt_dec("activatePrice")
-    )
+    callback_rate: Decimal | None = attrs.field(default=None, converter=_callback)
+    activation_price: Decimal | None = attrs.field(default=None, converter=_activation)
     good_till_date: int | None = None
     client_order_id: ClientOrderId | None = attrs.field(default=None, converter=_client_id)
-    response_type: ResponseType = attrs.field(
-        default=ResponseType.RESULT,
-        converter=lambda v: to_enum(ResponseType, v, field="newOrderRespType"),  # type: ignore[misc]
-    )
+    response_type: ResponseType = attrs.field(default=ResponseType.RESULT, converter=_response_type)
 
     def __attrs_post_init__(self) -> None:
         _check_combination(self)
@@ -298,10 +319,14 @@ def _check_combination(req: OrderRequest) -> None:  # noqa: C901 - one flat list
     if t not in ALGO_ORDER_TYPES and (
         req.callback_rate is not None or req.activation_price is not None or req.price_protect
     ):
-        raise InvalidCombination(reason=f"trailing and price-protect options are for algo orders, not {t}")
+        raise InvalidCombination(
+            reason=f"trailing and price-protect options are for algo orders, not {t}"
+        )
     if req.close_position:
         if t not in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET):
-            raise InvalidCombination(reason="closePosition is only for STOP_MARKET / TAKE_PROFIT_MARKET")
+            raise InvalidCombination(
+                reason="closePosition is only for STOP_MARKET / TAKE_PROFIT_MARKET"
+            )
         if req.quantity is not None:
             raise InvalidCombination(reason="closePosition excludes quantity")
         if req.reduce_only:
@@ -309,10 +334,14 @@ def _check_combination(req: OrderRequest) -> None:  # noqa: C901 - one flat list
         if (req.position_side is PositionSide.LONG and req.side is OrderSide.BUY) or (
             req.position_side is PositionSide.SHORT and req.side is OrderSide.SELL
         ):
-            raise InvalidCombination(reason="closePosition in hedge mode cannot open (BUY LONG / SELL SHORT)")
+            raise InvalidCombination(
+                reason="closePosition in hedge mode cannot open (BUY LONG / SELL SHORT)"
+            )
     elif req.quantity is None:
         raise InvalidCombination(reason=f"{t} orders need a quantity")
     if req.reduce_only and req.position_side is not PositionSide.BOTH:
-        raise InvalidCombination(reason="reduceOnly cannot be sent in hedge mode (positionSide LONG/SHORT)")
+        raise InvalidCombination(
+            reason="reduceOnly cannot be sent in hedge mode (positionSide LONG/SHORT)"
+        )
     if req.callback_rate is not None and not (Decimal("0.1") <= req.callback_rate <= Decimal(20)):
         raise InvalidCombination(reason="callbackRate must be between 0.1 and 20")

@@ -24,6 +24,7 @@ from .errors import (
     InvalidNumber,
     IpBanned,
     RateLimited,
+    UnknownSymbol,
 )
 from .ids import ClientOrderId, Symbol, VenueOrderId
 from .numbers import parse_wire_decimal
@@ -150,8 +151,13 @@ class VenueOrder:
         symbol_raw = p.get("symbol")
         if not isinstance(symbol_raw, str):
             raise MalformedResponse(reason="missing symbol")
+        try:
+            symbol = Symbol(symbol_raw)
+        except UnknownSymbol:
+            # A bad symbol in an answer is a malformed answer, not a bad request.
+            raise MalformedResponse(reason=f"bad symbol {symbol_raw!r}") from None
         return cls(
-            symbol=Symbol(symbol_raw),
+            symbol=symbol,
             order_id=VenueOrderId(_int(p, "orderId")),
             client_order_id=client_id,
             status=_status(p),

@@ -1,0 +1,1 @@
+"""The trio_fapi test suite."""

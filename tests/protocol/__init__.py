@@ -1,0 +1,1 @@
+"""Tests of the pure protocol layer (trio_fapi.protocol): no I/O, no trio."""
