@@ -1,7 +1,8 @@
-"""The ``trio-fapi`` command: ``demo``, ``sim`` and ``bench``."""
+"""The ``trio-fapi`` command: ``demo`` and ``sim``."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -17,17 +18,29 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--base-url", default=None, help="A Binance-compatible REST endpoint (default: embedded sim).")
+@click.option(
+    "--base-url", default=None, help="A Binance-compatible REST endpoint (default: embedded sim)."
+)
 @click.option("--seconds", default=10.0, show_default=True, help="How long the strategies trade.")
 @click.option("--seed", default=7, show_default=True, help="Seed for the sim and for jitter.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a JSON report of every order placed.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a JSON report of every order placed.",
+)
 @click.option("--no-live", is_flag=True, help="Print only the summary.")
-def demo(base_url: str | None, seconds: float, seed: int, report: Path | None, no_live: bool) -> None:
+def demo(
+    base_url: str | None, seconds: float, seed: int, report: Path | None, no_live: bool
+) -> None:
     """Run several strategies at once, then print a summary."""
     from trio_fapi.demo import run_demo
 
-    trio.run(lambda: run_demo(base_url=base_url, seconds=seconds, seed=seed, report=report, live=not no_live))
+    trio.run(
+        lambda: run_demo(
+            base_url=base_url, seconds=seconds, seed=seed, report=report, live=not no_live
+        )
+    )
 
 
 @main.command()
@@ -46,10 +59,12 @@ def sim(host: str, port: int, api_key: str, api_secret: str, seed: int) -> None:
 
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
-            bound = await nursery.start(lambda task_status: serve_sim(config, host=host, port=port, task_status=task_status))
-            click.echo(f"trio-fapi sim listening on http://{host}:{bound} (key {api_key})", err=True)
+            bound = await nursery.start(
+                lambda task_status: serve_sim(config, host=host, port=port, task_status=task_status)
+            )
+            click.echo(
+                f"trio-fapi sim listening on http://{host}:{bound} (key {api_key})", err=True
+            )
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         trio.run(serve)
-    except KeyboardInterrupt:
-        pass

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -118,7 +119,9 @@ async def _market_maker(
         await trio.sleep(requote_s)
 
 
-async def _taker(handle: StrategyHandle, symbol: str, tally: _Tally, *, size: str, every_s: float) -> None:
+async def _taker(
+    handle: StrategyHandle, symbol: str, tally: _Tally, *, size: str, every_s: float
+) -> None:
     """Cross the spread with small market orders, alternating sides."""
     side = OrderSide.BUY
     while True:
@@ -131,7 +134,9 @@ async def _taker(handle: StrategyHandle, symbol: str, tally: _Tally, *, size: st
         await trio.sleep(every_s)
 
 
-async def _count_fills(events: trio.MemoryReceiveChannel[OrderEvent], tallies: dict[str, _Tally]) -> None:
+async def _count_fills(
+    events: trio.MemoryReceiveChannel[OrderEvent], tallies: dict[str, _Tally]
+) -> None:
     async for event in events:
         if isinstance(event, OrderFilled):
             tally = tallies[event.order.strategy]
@@ -146,7 +151,12 @@ def _table(ex: Executor, tallies: dict[str, _Tally], elapsed: float) -> Table:
     for name, t in tallies.items():
         p50 = _percentile(t.place_latency, 0.5) * 1000
         table.add_row(
-            name, str(t.placed), str(t.rejected), str(t.canceled), str(t.fills), str(t.errors),
+            name,
+            str(t.placed),
+            str(t.rejected),
+            str(t.canceled),
+            str(t.fills),
+            str(t.errors),
             f"{p50:.2f}",
         )
     weight = next((w for w in ex.statistics().limiter.windows if w.name.startswith("weight")), None)
@@ -156,7 +166,9 @@ def _table(ex: Executor, tallies: dict[str, _Tally], elapsed: float) -> Table:
 
 
 @asynccontextmanager
-async def _venue(base_url: str | None, seed: int) -> AsyncIterator[tuple[ExecutorConfig, httpx.AsyncBaseTransport | None]]:
+async def _venue(
+    base_url: str | None, seed: int
+) -> AsyncIterator[tuple[ExecutorConfig, httpx.AsyncBaseTransport | None]]:
     """The embedded simulated exchange, or the endpoint the user named."""
     if base_url is None:
         from trio_fapi.sim import default_config, open_sim
@@ -173,10 +185,17 @@ async def _venue(base_url: str | None, seed: int) -> AsyncIterator[tuple[Executo
             )
             yield config, sim.transport
     else:
-        overrides: dict[str, object] = {"base_url": base_url, "poll_interval_s": 0.5, "seed": seed}
-        config = ExecutorConfig.from_env(**overrides)
-        if config.credentials is None:
-            config = attrs.evolve(config, credentials=Credentials(api_key="sim-key", api_secret="sim-secret"))
+        host = urlsplit(base_url).hostname or ""
+        if host in ("127.0.0.1", "localhost", "::1"):
+            # A loopback simulator: never send real keys from the environment to it.
+            config = ExecutorConfig(
+                base_url=base_url,
+                credentials=Credentials(api_key="sim-key", api_secret="sim-secret"),
+                poll_interval_s=0.5,
+                seed=seed,
+            )
+        else:
+            config = ExecutorConfig.from_env(base_url=base_url, poll_interval_s=0.5, seed=seed)
         yield config, None
 
 
@@ -192,7 +211,10 @@ async def run_demo(
     """Run the demo strategies and return what happened."""
     console = console or Console()
     tallies: dict[str, _Tally] = defaultdict(_Tally)
-    async with _venue(base_url, seed) as (config, transport), open_executor(config, transport=transport) as ex:
+    async with (
+        _venue(base_url, seed) as (config, transport),
+        open_executor(config, transport=transport) as ex,
+    ):
         start = trio.current_time()
         max_weight = 0
         strategies: list[tuple[str, Callable[[StrategyHandle, _Tally], object]]] = [
@@ -207,11 +229,24 @@ async def run_demo(
             async with trio.open_nursery() as strategy_nursery:
                 for name, fn in strategies:
                     strategy_nursery.start_soon(fn, ex.strategy(name), tallies[name])  # type: ignore[arg-type]
-                with Live(_table(ex, tallies, 0), console=console, refresh_per_second=4, transient=False) if live else _nullcontext() as view:
+                with (
+                    Live(
+                        _table(ex, tallies, 0),
+                        console=console,
+                        refresh_per_second=4,
+                        transient=False,
+                    )
+                    if live
+                    else _nullcontext() as view
+                ):
                     while trio.current_time() - start < seconds:
                         await trio.sleep(0.25)
                         weight = next(
-                            (w for w in ex.statistics().limiter.windows if w.name.startswith("weight")),
+                            (
+                                w
+                                for w in ex.statistics().limiter.windows
+                                if w.name.startswith("weight")
+                            ),
                             None,
                         )
                         if weight is not None:
@@ -260,7 +295,7 @@ async def run_demo(
             elapsed_s=trio.current_time() - start,
         )
     if report is not None:
-        report.write_text(json.dumps({"orders": orders}, indent=2))
+        await trio.Path(report).write_text(json.dumps({"orders": orders}, indent=2))
     _print_summary(console, result)
     return result
 
@@ -275,15 +310,31 @@ class _nullcontext:
 
 def _print_summary(console: Console, result: DemoResult) -> None:
     table = Table(title="summary")
-    for col in ("strategy", "orders", "rejected", "canceled", "fills", "filled qty", "errors",
-                "place p50/p90/p99 ms", "cancel p50/p99 ms"):
+    for col in (
+        "strategy",
+        "orders",
+        "rejected",
+        "canceled",
+        "fills",
+        "filled qty",
+        "errors",
+        "place p50/p90/p99 ms",
+        "cancel p50/p99 ms",
+    ):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, t in result.tallies.items():
         pl = "/".join(f"{_percentile(t.place_latency, q) * 1000:.1f}" for q in (0.5, 0.9, 0.99))
         cl = "/".join(f"{_percentile(t.cancel_latency, q) * 1000:.1f}" for q in (0.5, 0.99))
         table.add_row(
-            name, str(t.placed), str(t.rejected), str(t.canceled), str(t.fills),
-            fmt(t.filled_qty), str(t.errors), pl, cl,
+            name,
+            str(t.placed),
+            str(t.rejected),
+            str(t.canceled),
+            str(t.fills),
+            fmt(t.filled_qty),
+            str(t.errors),
+            pl,
+            cl,
         )
     console.print(table)
     headroom = result.weight_limit - result.max_weight_used

@@ -49,7 +49,9 @@ class TestWindows:
     async def test_orders_window_spreads_a_burst_over_windows(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0)
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0
+        )
         channel = limiter.sender()
         times: list[float] = []
 
@@ -70,7 +72,9 @@ class TestWindows:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         limiter = RateLimiter(
-            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M, ORDERS_10S), reserve_fraction=0
+            clock_ms=AnchoredClock(epoch_ms=0),
+            rate_limits=(WEIGHT_1M, ORDERS_10S),
+            reserve_fraction=0,
         )
         channel = limiter.sender()
         async with trio.open_nursery() as nursery:
@@ -86,12 +90,16 @@ class TestWindows:
     async def test_server_usage_header_raises_the_estimate(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0)
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0
+        )
         channel = limiter.sender()
         async with trio.open_nursery() as nursery:
             await nursery.start(limiter.run)
             # Another process on the same IP used 95 of 100.
-            await channel.send(UsageObserved(used_weight_1m=95, order_count_10s=None, order_count_1m=None))
+            await channel.send(
+                UsageObserved(used_weight_1m=95, order_count_10s=None, order_count_1m=None)
+            )
             await trio.testing.wait_all_tasks_blocked()
             at, answer = await _ask(limiter, channel, weight=10)
             assert isinstance(answer, WeightGranted)
@@ -107,7 +115,9 @@ class TestLanes:
     ) -> None:
         limiter = RateLimiter(
             clock_ms=AnchoredClock(epoch_ms=0),
-            rate_limits=(RateLimit(kind="REQUEST_WEIGHT", interval="SECOND", interval_num=10, limit=10),),
+            rate_limits=(
+                RateLimit(kind="REQUEST_WEIGHT", interval="SECOND", interval_num=10, limit=10),
+            ),
             reserve_fraction=0.2,
         )
         channel = limiter.sender()
@@ -134,8 +144,12 @@ class TestLanes:
 class TestRefusals:
     """Every request gets exactly one answer, refusals included."""
 
-    async def test_deadline_refusal_at_the_deadline(self, autojump_clock: trio.testing.MockClock) -> None:
-        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0)
+    async def test_deadline_refusal_at_the_deadline(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0
+        )
         channel = limiter.sender()
         async with trio.open_nursery() as nursery:
             await nursery.start(limiter.run)
@@ -147,9 +161,14 @@ class TestRefusals:
             assert at == 3.0
             nursery.cancel_scope.cancel()
 
-    async def test_queue_bound_refuses_overload(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_queue_bound_refuses_overload(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         limiter = RateLimiter(
-            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0, max_waiting=2
+            clock_ms=AnchoredClock(epoch_ms=0),
+            rate_limits=(ORDERS_10S,),
+            reserve_fraction=0,
+            max_waiting=2,
         )
         channel = limiter.sender()
         answers: list[WeightGranted | WeightRefused] = []
@@ -163,19 +182,29 @@ class TestRefusals:
                 for _ in range(10):
                     burst.start_soon(one)
             nursery.cancel_scope.cancel()
-        overloaded = [a for a in answers if isinstance(a, WeightRefused) and isinstance(a.error, Overloaded)]
+        overloaded = [
+            a for a in answers if isinstance(a, WeightRefused) and isinstance(a.error, Overloaded)
+        ]
         assert len(answers) == 10
         assert len(overloaded) == 3  # 5 granted, 2 waited until the deadline, 3 refused at once
 
-    async def test_retry_after_pause_is_honoured_exactly(self, autojump_clock: trio.testing.MockClock) -> None:
-        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=5_000), rate_limits=(WEIGHT_1M,), reserve_fraction=0)
+    async def test_retry_after_pause_is_honoured_exactly(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=5_000), rate_limits=(WEIGHT_1M,), reserve_fraction=0
+        )
         channel = limiter.sender()
         async with trio.open_nursery() as nursery:
             await nursery.start(limiter.run)
-            await channel.send(ThrottleObserved(http_status=429, retry_after_s=70.0, orders_window=False))
+            await channel.send(
+                ThrottleObserved(http_status=429, retry_after_s=70.0, orders_window=False)
+            )
             await trio.testing.wait_all_tasks_blocked()
             # A later, shorter Retry-After never shortens the pause.
-            await channel.send(ThrottleObserved(http_status=429, retry_after_s=1.0, orders_window=False))
+            await channel.send(
+                ThrottleObserved(http_status=429, retry_after_s=1.0, orders_window=False)
+            )
             at, answer = await _ask(limiter, channel, weight=1)
             assert isinstance(answer, WeightGranted)
             assert at == 70.0
@@ -184,11 +213,15 @@ class TestRefusals:
     async def test_ip_ban_refuses_everything_until_it_ends(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        limiter = RateLimiter(clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0)
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0
+        )
         channel = limiter.sender()
         async with trio.open_nursery() as nursery:
             await nursery.start(limiter.run)
-            await channel.send(ThrottleObserved(http_status=418, retry_after_s=120.0, orders_window=False))
+            await channel.send(
+                ThrottleObserved(http_status=418, retry_after_s=120.0, orders_window=False)
+            )
             await trio.testing.wait_all_tasks_blocked()
             _, answer = await _ask(limiter, channel, weight=1, lane=Lane.PRIORITY)
             assert isinstance(answer, WeightRefused)

@@ -28,7 +28,9 @@ Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
 @asynccontextmanager
-async def harness(handler: Handler, *, attempts: int = 4) -> AsyncIterator[tuple[Requester, RateLimiter, list[float]]]:
+async def harness(
+    handler: Handler, *, attempts: int = 4
+) -> AsyncIterator[tuple[Requester, RateLimiter, list[float]]]:
     """A limiter, a pool over a mock transport, and a requester; plus send times."""
     sent: list[float] = []
 
@@ -62,14 +64,25 @@ async def harness(handler: Handler, *, attempts: int = 4) -> AsyncIterator[tuple
 
 
 def order_params() -> dict[str, str]:
-    return {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.002",
-            "price": "60000", "timeInForce": "GTC", "newClientOrderId": "t.1"}
+    return {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": "0.002",
+        "price": "60000",
+        "timeInForce": "GTC",
+        "newClientOrderId": "t.1",
+    }
 
 
 async def place(requester: Requester, deadline: float = 60.0) -> RestOutcome:
     return await requester.request(
-        endpoint("new_order"), order_params(), strategy="s", lane=Lane.ORDER,
-        deadline=deadline, idempotent=False,
+        endpoint("new_order"),
+        order_params(),
+        strategy="s",
+        lane=Lane.ORDER,
+        deadline=deadline,
+        idempotent=False,
     )
 
 
@@ -80,7 +93,9 @@ def json_response(status: int, body: object, **headers: str) -> httpx.Response:
 class TestOutcomes:
     """Each kind of answer lands in its outcome class."""
 
-    async def test_success_is_done_and_signed_request_carries_key(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_success_is_done_and_signed_request_carries_key(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         seen: list[httpx.Request] = []
 
         async def handler(request: httpx.Request) -> httpx.Response:
@@ -95,26 +110,47 @@ class TestOutcomes:
             assert query.index("timestamp=") < query.index("signature=")
             assert query.rsplit("&", 1)[1].startswith("signature=")
             assert seen[0].headers["X-MBX-APIKEY"] == KEY
-            weight = [w for w in limiter.statistics().windows if w.name == "weight_1m"][0]
+            weight = next(w for w in limiter.statistics().windows if w.name == "weight_1m")
             assert weight.used >= 7
 
     @pytest.mark.parametrize(
         ("status", "body", "outcome", "error_type"),
         [
-            (503, {"msg": "Unknown error, please check your request or try again later."},
-             Outcome.UNKNOWN, ExchangeUnavailable),
-            (503, {"code": -1008, "msg": "Request throttled by system-level protection."},
-             Outcome.REJECTED, ExchangeRejected),
-            (400, {"code": -2019, "msg": "Margin is insufficient."}, Outcome.REJECTED, ExchangeRejected),
-            (400, {"code": -1007, "msg": "Timeout waiting for response from backend server."},
-             Outcome.UNKNOWN, ExchangeUnavailable),
+            (
+                503,
+                {"msg": "Unknown error, please check your request or try again later."},
+                Outcome.UNKNOWN,
+                ExchangeUnavailable,
+            ),
+            (
+                503,
+                {"code": -1008, "msg": "Request throttled by system-level protection."},
+                Outcome.REJECTED,
+                ExchangeRejected,
+            ),
+            (
+                400,
+                {"code": -2019, "msg": "Margin is insufficient."},
+                Outcome.REJECTED,
+                ExchangeRejected,
+            ),
+            (
+                400,
+                {"code": -1007, "msg": "Timeout waiting for response from backend server."},
+                Outcome.UNKNOWN,
+                ExchangeUnavailable,
+            ),
             (502, "<html>bad gateway</html>", Outcome.UNKNOWN, ExchangeUnavailable),
         ],
         ids=["503-unknown", "503-throttled", "400-margin", "400-timeout-1007", "502-html"],
     )
     async def test_error_answers(
-        self, autojump_clock: trio.testing.MockClock, status: int, body: object,
-        outcome: Outcome, error_type: type[Exception],
+        self,
+        autojump_clock: trio.testing.MockClock,
+        status: int,
+        body: object,
+        outcome: Outcome,
+        error_type: type[Exception],
     ) -> None:
         async def handler(request: httpx.Request) -> httpx.Response:
             if isinstance(body, str):
@@ -141,7 +177,9 @@ class TestOutcomes:
             assert result.outcome is Outcome.UNKNOWN
             assert trio.current_time() - start == pytest.approx(5.0)
 
-    async def test_reset_after_send_is_unknown(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_reset_after_send_is_unknown(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         async def handler(request: httpx.Request) -> httpx.Response:
             raise httpx.RemoteProtocolError("Server disconnected", request=request)
 
@@ -151,7 +189,9 @@ class TestOutcomes:
             assert result.outcome is Outcome.UNKNOWN
             assert len(sent) == 1  # a write with an unknown outcome is never resent
 
-    async def test_malformed_success_body_is_unknown(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_malformed_success_body_is_unknown(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         async def handler(request: httpx.Request) -> httpx.Response:
             return httpx.Response(200, text="{trunc")
 
@@ -176,8 +216,12 @@ class TestRetries:
             assert result.outcome is Outcome.NOT_SENT
             assert sent == [0.0, 1.0, 3.0, 7.0]
 
-    async def test_429_retry_waits_for_the_pause(self, autojump_clock: trio.testing.MockClock) -> None:
-        answers = [json_response(429, {"code": -1003, "msg": "Too many requests"}, **{"Retry-After": "61"})]
+    async def test_429_retry_waits_for_the_pause(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        answers = [
+            json_response(429, {"code": -1003, "msg": "Too many requests"}, **{"Retry-After": "61"})
+        ]
 
         async def handler(request: httpx.Request) -> httpx.Response:
             return answers.pop() if answers else json_response(200, {"ok": True})
@@ -188,7 +232,9 @@ class TestRetries:
             assert len(sent) == 2
             assert sent[1] >= 61.0
 
-    async def test_reads_with_unknown_outcome_are_retried(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_reads_with_unknown_outcome_are_retried(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         answers = [httpx.Response(502, text="bad gateway")]
 
         async def handler(request: httpx.Request) -> httpx.Response:
@@ -205,14 +251,19 @@ class TestRetries:
 class TestSecrets:
     """Errors built from httpx failures never carry the key, secret or signature."""
 
-    async def test_no_secret_in_any_error_text(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_no_secret_in_any_error_text(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         failures = [
             lambda r: httpx.ConnectError(f"boom {r.url}", request=r),
             lambda r: httpx.ReadError(f"boom {r.headers}", request=r),
         ]
 
         for make in failures:
-            async def handler(request: httpx.Request, make: Callable[[httpx.Request], Exception] = make) -> httpx.Response:
+
+            async def handler(
+                request: httpx.Request, make: Callable[[httpx.Request], Exception] = make
+            ) -> httpx.Response:
                 raise make(request)
 
             async with harness(handler, attempts=1) as (requester, _, _):

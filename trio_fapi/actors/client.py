@@ -60,6 +60,8 @@ class ExchangeClient:
             else None
         )
         url = base_url or (BINANCE_TESTNET_URL if testnet else BINANCE_FAPI_URL)
+        if config is not None and (credentials is not None or base_url is not None):
+            raise ValueError("pass keys and base_url, or a config, not both")
         if config is None:
             config = ExecutorConfig(base_url=url, credentials=credentials)
         self._config = config
@@ -118,7 +120,9 @@ class ExchangeClient:
     ) -> OrderSnapshot:
         """Place a LIMIT order (GTC by default; GTX is post-only)."""
         return await self._place(
-            OrderRequest.limit(symbol, side, quantity, price, time_in_force=time_in_force, **options)
+            OrderRequest.limit(
+                symbol, side, quantity, price, time_in_force=time_in_force, **options
+            )
         )
 
     async def create_stop_market_order(
@@ -232,6 +236,3 @@ class ExchangeClient:
     async def health_check(self) -> HealthStatus:
         """Ping and clock check; never raises."""
         return await self.executor.health_check()
-
-
-

@@ -456,12 +456,18 @@ class Executor:
         rules = self.rules(request.symbol)
         rules.validate(request)
         if self._dual_side is True and request.position_side is PositionSide.BOTH:
-            raise InvalidCombination(reason="the account is in hedge mode: positionSide LONG or SHORT")
+            raise InvalidCombination(
+                reason="the account is in hedge mode: positionSide LONG or SHORT"
+            )
         if self._dual_side is False and request.position_side is not PositionSide.BOTH:
-            raise InvalidCombination(reason="the account is in one-way mode: positionSide must be BOTH")
+            raise InvalidCombination(
+                reason="the account is in one-way mode: positionSide must be BOTH"
+            )
         return rules
 
-    async def place_order(self, request: OrderRequest, *, strategy: str = "default") -> OrderSnapshot:
+    async def place_order(
+        self, request: OrderRequest, *, strategy: str = "default"
+    ) -> OrderSnapshot:
         """Validate, then place; returns the order once its placement is settled.
 
         The placement continues if the caller is cancelled: the symbol actor owns
@@ -485,14 +491,20 @@ class Executor:
         return self._unwrap(await slot.wait())
 
     async def cancel_order(
-        self, symbol: Symbol | str, client_order_id: ClientOrderId | str, *, strategy: str = "default"
+        self,
+        symbol: Symbol | str,
+        client_order_id: ClientOrderId | str,
+        *,
+        strategy: str = "default",
     ) -> OrderSnapshot:
         """Cancel one of ``strategy``'s orders; returns its final known state.
 
         A cancel that loses a race with a fill returns the FILLED order.
         """
         sym = Symbol(symbol) if isinstance(symbol, str) else symbol
-        cid = ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
+        cid = (
+            ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
+        )
         slot: OneShot[OrderReply] = OneShot()
         cmd = CancelOrder(
             strategy=strategy,
@@ -504,11 +516,17 @@ class Executor:
         return self._unwrap(await slot.wait())
 
     async def query_order(
-        self, symbol: Symbol | str, client_order_id: ClientOrderId | str, *, strategy: str = "default"
+        self,
+        symbol: Symbol | str,
+        client_order_id: ClientOrderId | str,
+        *,
+        strategy: str = "default",
     ) -> OrderSnapshot:
         """Ask the exchange for the order's state and apply it."""
         sym = Symbol(symbol) if isinstance(symbol, str) else symbol
-        cid = ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
+        cid = (
+            ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
+        )
         slot: OneShot[OrderReply] = OneShot()
         cmd = QueryOrder(
             strategy=strategy,
@@ -551,7 +569,9 @@ class Executor:
         return StrategyHandle(self, name)
 
     @asynccontextmanager
-    async def subscribe(self, buffer: int = 1024) -> AsyncIterator[trio.MemoryReceiveChannel[OrderEvent]]:
+    async def subscribe(
+        self, buffer: int = 1024
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[OrderEvent]]:
         """Receive order events on a bounded channel for the duration of the block."""
         async with self._bus.subscribe(buffer) as channel:
             yield channel
@@ -578,11 +598,15 @@ class StrategyHandle:
         """See :meth:`Executor.place_order`."""
         return await self.executor.place_order(request, strategy=self.name)
 
-    async def cancel(self, symbol: Symbol | str, client_order_id: ClientOrderId | str) -> OrderSnapshot:
+    async def cancel(
+        self, symbol: Symbol | str, client_order_id: ClientOrderId | str
+    ) -> OrderSnapshot:
         """See :meth:`Executor.cancel_order`."""
         return await self.executor.cancel_order(symbol, client_order_id, strategy=self.name)
 
-    async def query(self, symbol: Symbol | str, client_order_id: ClientOrderId | str) -> OrderSnapshot:
+    async def query(
+        self, symbol: Symbol | str, client_order_id: ClientOrderId | str
+    ) -> OrderSnapshot:
         """See :meth:`Executor.query_order`."""
         return await self.executor.query_order(symbol, client_order_id, strategy=self.name)
 
@@ -609,13 +633,27 @@ async def open_executor(
     Raises:
         EngineError: Start-up failed (the exchange is unreachable, bad keys).
     """
-    async with trio.open_nursery() as nursery:
-        executor = Executor(config, nursery, transport)
-        try:
-            await executor._start()
-            yield executor
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(config.drain_s):
-                await executor._drain()
-            nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            executor = Executor(config, nursery, transport)
+            try:
+                await executor._start()
+                yield executor
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(config.drain_s):
+                    await executor._drain()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The nursery is an implementation detail: a single failure surfaces as
+        # itself (an EngineError, or the caller's own exception), not as a group.
+        single = _single(group)
+        if single is None:
+            raise
+        raise single from None
 
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    if len(group.exceptions) != 1:
+        return None
+    inner = group.exceptions[0]
+    return _single(inner) if isinstance(inner, BaseExceptionGroup) else inner

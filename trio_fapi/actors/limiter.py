@@ -130,7 +130,9 @@ class RateLimiter:
     ) -> None:
         self._clock_ms = clock_ms
         self._windows = [_Window(r, reserve_fraction) for r in rate_limits]
-        self._lanes: dict[Lane, deque[tuple[AcquireWeight, float]]] = {lane: deque() for lane in Lane}
+        self._lanes: dict[Lane, deque[tuple[AcquireWeight, float]]] = {
+            lane: deque() for lane in Lane
+        }
         self._max_waiting = max_waiting
         self._edge_s = edge_s
         self._send, self._inbox = trio.open_memory_channel[LimiterCommand](LIMITER_INBOX_SIZE)
@@ -151,7 +153,9 @@ class RateLimiter:
 
     def set_rate_limits(self, rate_limits: tuple[RateLimit, ...]) -> None:
         """Adopt the limits from exchangeInfo, keeping usage already counted."""
-        reserve = self._windows[0].reserve / max(1, self._windows[0].limit) if self._windows else 0.1
+        reserve = (
+            self._windows[0].reserve / max(1, self._windows[0].limit) if self._windows else 0.1
+        )
         old = {w.name: w for w in self._windows}
         fresh = [_Window(r, reserve) for r in rate_limits]
         for w in fresh:
@@ -230,7 +234,9 @@ class RateLimiter:
                 for w in self._windows:
                     if w.kind == "weight" and msg.used_weight_1m is not None and w.length_s == 60:
                         w.observe(msg.used_weight_1m, now_s)
-                    elif w.kind == "orders" and w.length_s == 10 and msg.order_count_10s is not None:
+                    elif (
+                        w.kind == "orders" and w.length_s == 10 and msg.order_count_10s is not None
+                    ):
                         w.observe(msg.order_count_10s, now_s)
                     elif w.kind == "orders" and w.length_s == 60 and msg.order_count_1m is not None:
                         w.observe(msg.order_count_1m, now_s)

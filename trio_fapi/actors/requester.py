@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import trio
 
 from trio_fapi.protocol.endpoints import Endpoint
-from trio_fapi.protocol.errors import DeadlineExceeded
+from trio_fapi.protocol.errors import DeadlineExceeded, RequestTimedOut
 from trio_fapi.protocol.messages import (
     Lane,
     LimiterCommand,
@@ -99,7 +99,7 @@ class Requester:
                 return RestFailed(
                     request_id=request_id,
                     outcome=Outcome.NOT_SENT,
-                    error=admission.error,  # type: ignore[arg-type]
+                    error=admission.error,
                     elapsed_s=0.0,
                 )
             outcome = await self._send(endpoint, items, request_id, deadline)
@@ -137,9 +137,12 @@ class Requester:
         if slot.done:
             return await slot.wait()
         # Never queued: provably not sent. Queued: it may be in flight, so unknown.
+        waited = trio.current_time() - start
         return RestFailed(
             request_id=request_id,
             outcome=Outcome.UNKNOWN if queued else Outcome.NOT_SENT,
-            error=DeadlineExceeded(waited_s=trio.current_time() - start),
+            error=RequestTimedOut(after_s=waited, path=endpoint.path)
+            if queued
+            else DeadlineExceeded(waited_s=waited),
             elapsed_s=trio.current_time() - start,
         )

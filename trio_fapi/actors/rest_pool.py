@@ -31,6 +31,8 @@ import trio
 from trio_fapi.protocol.credentials import Credentials
 from trio_fapi.protocol.errors import (
     ConnectionFailed,
+    ConnectionLost,
+    CredentialsRequired,
     EngineError,
     ExchangeUnavailable,
     IpBanned,
@@ -48,6 +50,7 @@ from trio_fapi.protocol.messages import (
 )
 from trio_fapi.protocol.wire import Outcome, classify, exchange_error
 
+from ._redact import install_log_redaction
 from ._signing import encode_params, signed_query
 
 __all__ = ["REST_QUEUE_SIZE", "RestPoolStatistics", "RestWorkerPool", "TransportFactory"]
@@ -100,6 +103,7 @@ class RestWorkerPool:
         proxy: str | None = None,
         server_offset_ms: Callable[[], int] = lambda: 0,
     ) -> None:
+        install_log_redaction()
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
         self._clock_ms = clock_ms
@@ -157,7 +161,7 @@ class RestWorkerPool:
         ep = call.endpoint
         if ep.security.needs_key:
             if self._credentials is None:
-                raise ConnectionFailed(reason=f"{ep.path} needs API credentials")
+                raise CredentialsRequired(path=ep.path)
             headers["X-MBX-APIKEY"] = self._credentials.api_key.reveal()
         if ep.signed:
             assert self._credentials is not None
@@ -186,23 +190,27 @@ class RestWorkerPool:
 
         try:
             url, headers = self._build(call)
-        except ConnectionFailed as exc:
-            return failed(Outcome.NOT_SENT, exc)
+        except CredentialsRequired as exc:
+            return failed(Outcome.REJECTED, exc)
         response: httpx.Response | None = None
         try:
             with trio.move_on_after(call.timeout_s):
                 response = await client.request(call.endpoint.method, url, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-            return failed(Outcome.NOT_SENT, ConnectionFailed(reason=f"could not connect for {path}"))
+            return failed(
+                Outcome.NOT_SENT, ConnectionFailed(reason=f"could not connect for {path}")
+            )
         except httpx.TransportError as exc:
             # Read/write errors and resets after the request may have been written.
             return failed(
                 Outcome.UNKNOWN,
-                ConnectionFailed(reason=f"{type(exc).__name__} on {path} after sending"),
+                ConnectionLost(reason=f"{type(exc).__name__} on {path} after sending"),
             )
         except trio.Cancelled:
             call.reply_to.send(
-                failed(Outcome.UNKNOWN, RequestTimedOut(after_s=trio.current_time() - start, path=path))
+                failed(
+                    Outcome.UNKNOWN, RequestTimedOut(after_s=trio.current_time() - start, path=path)
+                )
             )
             raise
         if response is None:

@@ -6,7 +6,8 @@ cancelled: the actor and its jobs live in the executor's nursery, outside any
 strategy's cancel scope (faults.md row 45).
 
 A placement whose outcome is UNKNOWN is never resent. The actor resolves it by
-evidence: it queries the order by client id until the exchange shows it, or
+evidence: it queries the order by client id (REST is the evidence source; open
+orders are also reconciled by a polling loop) until the exchange shows it, or
 until the request's own window (sent time + recvWindow + a query-lag budget) has
 passed with "no such order" answers, which proves absence. If neither happens
 within the resolution bound the order is escalated to UNRESOLVED, loudly, and
@@ -85,7 +86,7 @@ class OrderActorConfig:
     query_lag_s: float = 3.0
     unknown_resolution_s: float = 30.0
     #: Placements are retried only while provably unsent or refused transiently.
-    placement_retry: RetryPolicy = RetryPolicy(attempts=3)
+    placement_retry: RetryPolicy = attrs.field(factory=lambda: RetryPolicy(attempts=3))
 
 
 @attrs.frozen(kw_only=True)
@@ -284,7 +285,6 @@ class SymbolOrderActor:
         try:
             request = record.request
             name = "new_algo_order" if request.is_algo else "new_order"
-            record.sent_at = trio.current_time()
             outcome = await self._requester.request(
                 endpoint(name),
                 request.to_params(),
@@ -294,6 +294,9 @@ class SymbolOrderActor:
                 retry=self._config.placement_retry,
                 idempotent=False,
             )
+            # The last attempt was signed no later than now, so the exchange can act on
+            # it no later than now + recvWindow: a conservative base for proving absence.
+            record.sent_at = trio.current_time()
             await self._settle_placement(record, outcome)
             self._reply(cmd, record)
         finally:
@@ -390,20 +393,27 @@ class SymbolOrderActor:
                 deadline=cmd.deadline,
                 idempotent=True,  # a second cancel is harmless: -2011 is read via a query
             )
-            if isinstance(outcome, RestSucceeded) and not record.is_algo:
-                if self._apply(record, outcome.payload):
-                    self._reply(cmd, record)
-                    return
+            if (
+                isinstance(outcome, RestSucceeded)
+                and not record.is_algo
+                and self._apply(record, outcome.payload)
+            ):
+                self._reply(cmd, record)
+                return
             # -2011 (filled a moment earlier?), algo cancel acks, unknown outcomes:
             # ask the exchange what the order is now.
             fetched = await self._fetch(record, lane=Lane.PRIORITY)
-            if not (isinstance(fetched, RestSucceeded) and self._apply(record, fetched.payload)):
-                if record.status is OrderStatus.PENDING_CANCEL and isinstance(outcome, RestFailed):
-                    if outcome.outcome is Outcome.REJECTED and not _is_code(
-                        outcome, _UNKNOWN_ORDER_SENT
-                    ):
-                        record.step(FsmEvent.CANCEL_REJECT)
-                        self._publish(CancelRejected(order=record.snapshot(), reason=str(outcome.error)))
+            applied = isinstance(fetched, RestSucceeded) and self._apply(record, fetched.payload)
+            refused = (
+                isinstance(outcome, RestFailed)
+                and outcome.outcome is Outcome.REJECTED
+                and not _is_code(outcome, _UNKNOWN_ORDER_SENT)
+            )
+            if record.status is OrderStatus.PENDING_CANCEL and (applied or refused):
+                # The exchange shows the order still open, or refused the cancel.
+                record.step(FsmEvent.CANCEL_REJECT)
+                reason = str(outcome.error) if isinstance(outcome, RestFailed) else "still open"
+                self._publish(CancelRejected(order=record.snapshot(), reason=reason))
             self._reply(cmd, record)
         finally:
             record.busy -= 1
@@ -418,11 +428,30 @@ class SymbolOrderActor:
     async def _cancel_all_job(self, cmd: CancelAllOrders) -> None:
         mine = [r for r in self._orders.values() if r.status in _OPEN and not r.is_algo]
         others = [r for r in mine if r.strategy != cmd.strategy]
+        if not others:
+            # allOpenOrders would also cancel orders this engine did not place
+            # (another process, a person): use it only if the exchange agrees that
+            # every open order on the symbol is the caller's.
+            listed = await self._requester.request(
+                endpoint("open_orders"),
+                {"symbol": self.symbol.value},
+                strategy=cmd.strategy,
+                lane=Lane.PRIORITY,
+                deadline=cmd.deadline,
+            )
+            ours = {r.client_order_id.value for r in mine}
+            if not isinstance(listed, RestSucceeded) or not isinstance(listed.payload, list):
+                others = mine  # cannot tell: fall back to one cancel per order
+            elif any(
+                isinstance(item, Mapping) and item.get("clientOrderId") not in ours
+                for item in listed.payload
+            ):
+                others = mine
         if others:
             # Other strategies have open orders here: cancel only the caller's.
             async with trio.open_nursery() as nursery:
                 for record in mine:
-                    if record.strategy == cmd.strategy:
+                    if record.strategy == cmd.strategy and record.status in _OPEN:
                         slot = _Discard()
                         record.busy += 1
                         self._in_flight += 1

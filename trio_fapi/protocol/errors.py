@@ -12,6 +12,7 @@
     ├── Refused                              never sent: the engine said no
     │   ├── Overloaded                       a queue bound was hit
     │   ├── DeadlineExceeded                 the request's own deadline passed while waiting
+    │   ├── CredentialsRequired              a keyed endpoint, and no keys were configured
     │   └── EngineClosed                     the executor is shutting down
     ├── ExchangeError(http_status, code, msg)
     │   ├── RateLimited(retry_after)         429: not executed
@@ -20,6 +21,7 @@
     │   └── ExchangeUnavailable              5xx: may or may not have executed
     ├── TransportFailed
     │   ├── ConnectionFailed                 never reached the exchange
+    │   ├── ConnectionLost                   failed after the request may have been written
     │   └── RequestTimedOut                  the engine's deadline fired mid-request
     ├── OutcomeUnknown                       a write's outcome is not yet known
     ├── NotFound                             the exchange has no such order
@@ -36,6 +38,8 @@ import attrs
 
 __all__ = [
     "ConnectionFailed",
+    "ConnectionLost",
+    "CredentialsRequired",
     "DeadlineExceeded",
     "EngineClosed",
     "EngineError",
@@ -153,6 +157,16 @@ class DeadlineExceeded(Refused):
 
 
 @attrs.define(auto_exc=True, eq=False)
+class CredentialsRequired(Refused):
+    """The endpoint needs an API key and the executor has none."""
+
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.path} needs API credentials; none are configured"
+
+
+@attrs.define(auto_exc=True, eq=False)
 class EngineClosed(Refused):
     """The executor is closed or closing."""
 
@@ -211,6 +225,16 @@ class ConnectionFailed(TransportFailed):
 
     def __str__(self) -> str:
         return f"connection failed: {self.reason}"
+
+
+@attrs.define(auto_exc=True, eq=False)
+class ConnectionLost(TransportFailed):
+    """The connection failed after the request may have been written: outcome unknown."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"connection lost: {self.reason}"
 
 
 @attrs.define(auto_exc=True, eq=False)

@@ -289,7 +289,7 @@ OrderCommand = PlaceOrder | CancelOrder | QueryOrder | CancelAllOrders
 @final
 @attrs.frozen(kw_only=True)
 class OrderSubmitted:
-    """The engine sent the placement."""
+    """The engine took the placement and will send it (PENDING_NEW)."""
 
     order: OrderSnapshot
 

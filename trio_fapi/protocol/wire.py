@@ -18,6 +18,7 @@ import attrs
 from .codes import ErrorAction, action_for
 from .enums import OrderSide, OrderStatus, OrderType, PositionSide, TimeInForce
 from .errors import (
+    EngineError,
     ExchangeError,
     ExchangeRejected,
     ExchangeUnavailable,
@@ -58,7 +59,7 @@ class Outcome(enum.Enum):
 
 
 @attrs.define(auto_exc=True, eq=False)
-class MalformedResponse(Exception):
+class MalformedResponse(EngineError):
     """A 2xx body that does not parse or does not match the request."""
 
     reason: str
