@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,7 +37,7 @@ from trio_fapi.config import ExecutorConfig
 from trio_fapi.protocol.credentials import Credentials
 from trio_fapi.protocol.enums import OrderSide, TimeInForce
 from trio_fapi.protocol.errors import EngineError
-from trio_fapi.protocol.messages import OrderEvent, OrderFilled
+from trio_fapi.protocol.messages import OrderEvent, OrderFilled, OrderSnapshot
 from trio_fapi.protocol.numbers import fmt
 from trio_fapi.protocol.orders import OrderRequest
 
@@ -79,10 +81,13 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _timed(samples: list[float], tally: _Tally, coro_fn: Callable[[], object]) -> object:
+async def _timed(
+    samples: list[float], tally: _Tally, coro_fn: Callable[[], Awaitable[OrderSnapshot]]
+) -> OrderSnapshot | None:
+    """Run one engine call, recording its latency; an engine error counts, never raises."""
     start = trio.current_time()
     try:
-        return await coro_fn()  # type: ignore[misc]
+        return await coro_fn()
     except EngineError:
         tally.errors += 1
         return None
@@ -104,18 +109,18 @@ async def _market_maker(
         ask = rules.round_price(book.ask_price + tick * 2, OrderSide.SELL)
         qty = Decimal(size)
         for cid in quotes:
-            snap = await _timed(tally.cancel_latency, tally, lambda c=cid: handle.cancel(symbol, c))
+            snap = await _timed(tally.cancel_latency, tally, partial(handle.cancel, symbol, cid))
             if snap is not None:
                 tally.canceled += 1
         quotes.clear()
         for side, price in ((OrderSide.BUY, bid), (OrderSide.SELL, ask)):
             req = OrderRequest.limit(symbol, side, qty, price, time_in_force=TimeInForce.GTX)
-            snap = await _timed(tally.place_latency, tally, lambda r=req: handle.place(r))
+            snap = await _timed(tally.place_latency, tally, partial(handle.place, req))
             tally.placed += 1
             if snap is None:
                 tally.rejected += 1
-            elif not getattr(snap, "is_terminal", True):
-                quotes.append(snap.client_order_id.value)  # type: ignore[attr-defined]
+            elif not snap.is_terminal:
+                quotes.append(snap.client_order_id.value)
         await trio.sleep(requote_s)
 
 
@@ -126,7 +131,7 @@ async def _taker(
     side = OrderSide.BUY
     while True:
         req = OrderRequest.market(symbol, side, size)
-        snap = await _timed(tally.place_latency, tally, lambda r=req: handle.place(r))
+        snap = await _timed(tally.place_latency, tally, partial(handle.place, req))
         tally.placed += 1
         if snap is None:
             tally.rejected += 1
@@ -209,7 +214,8 @@ async def run_demo(
     live: bool = True,
 ) -> DemoResult:
     """Run the demo strategies and return what happened."""
-    console = console or Console()
+    # Without a terminal rich assumes 80 columns; the summary needs more.
+    console = console or Console(width=None if sys.stdout.isatty() else 140)
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     async with (
         _venue(base_url, seed) as (config, transport),
@@ -272,7 +278,7 @@ async def run_demo(
         weight_limit = next(
             (w.limit for w in ex.statistics().limiter.windows if w.name.startswith("weight")), 0
         )
-        orders = [
+        orders: list[dict[str, object]] = [
             {
                 "strategy": snap.strategy,
                 "symbol": snap.symbol.value,

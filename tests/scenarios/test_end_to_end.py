@@ -27,15 +27,20 @@ from trio_fapi import (
 from trio_fapi.actors.executor import Executor
 from trio_fapi.protocol.errors import ExchangeRejected, InvalidCombination
 from trio_fapi.protocol.filters import RateLimit
+from trio_fapi.protocol.messages import OrderAccepted
 from trio_fapi.sim import SimConfig, SimHandle, default_config, open_sim
 
 
 def total_requests(sim: SimHandle) -> int:
-    return sum(int(v) for v in sim.stats()["requests_by_path"].values())  # type: ignore[union-attr]
+    by_path = sim.stats()["requests_by_path"]
+    assert isinstance(by_path, dict)
+    return sum(int(v) for v in by_path.values())
 
 
 def ledger_orders(sim: SimHandle) -> list[dict[str, object]]:
-    return sim.ledger()["orders"]  # type: ignore[no-any-return]
+    orders = sim.ledger()["orders"]
+    assert isinstance(orders, list)
+    return orders
 
 
 def config_for(sim: SimHandle, **overrides: object) -> ExecutorConfig:
@@ -139,22 +144,49 @@ class TestValidationBeforeIO:
             lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.0025", "60000"),
             lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.001", "60000.05"),
             lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.001", "60000"),  # notional 60 < 100
-            lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.002", "60000", client_order_id="bad id!"),
-            lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.002", "60000", client_order_id="x" * 37),
+            lambda: OrderRequest.limit(
+                "BTCUSDT", "BUY", "0.002", "60000", client_order_id="bad id!"
+            ),
+            lambda: OrderRequest.limit(
+                "BTCUSDT", "BUY", "0.002", "60000", client_order_id="x" * 37
+            ),
             lambda: OrderRequest.market("BTCUSDT", "BUY", "0.002", time_in_force="GTC"),
-            lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.002", "60000", reduce_only=True, position_side="LONG"),
+            lambda: OrderRequest.limit(
+                "BTCUSDT", "BUY", "0.002", "60000", reduce_only=True, position_side="LONG"
+            ),
             lambda: OrderRequest.limit("BTCUSDT", "BUY", "0.002", "60000", position_side="LONG"),
-            lambda: OrderRequest(symbol="BTCUSDT", side="BUY", order_type="STOP_MARKET", quantity="0.002"),
+            lambda: OrderRequest(
+                symbol="BTCUSDT", side="BUY", order_type="STOP_MARKET", quantity="0.002"
+            ),
             lambda: OrderRequest.limit("BTCUSDT", "BUY", Decimal("1E-7"), "60000"),
         ],
         ids=[
-            "zero-qty", "negative-qty", "negative-price", "nan", "inf", "float", "bool", "padded",
-            "lower-case-symbol", "unknown-symbol", "below-min-qty", "off-step", "off-tick",
-            "min-notional", "illegal-client-id", "client-id-too-long", "tif-on-market",
-            "reduce-only-hedge", "position-side-one-way", "stop-without-trigger", "exponent-qty",
+            "zero-qty",
+            "negative-qty",
+            "negative-price",
+            "nan",
+            "inf",
+            "float",
+            "bool",
+            "padded",
+            "lower-case-symbol",
+            "unknown-symbol",
+            "below-min-qty",
+            "off-step",
+            "off-tick",
+            "min-notional",
+            "illegal-client-id",
+            "client-id-too-long",
+            "tif-on-market",
+            "reduce-only-hedge",
+            "position-side-one-way",
+            "stop-without-trigger",
+            "exponent-qty",
         ],
     )
-    async def test_refused_with_zero_requests(self, build: object, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_refused_with_zero_requests(
+        self, build: object, autojump_clock: trio.testing.MockClock
+    ) -> None:
         async with engine() as (sim, ex):
             before = total_requests(sim)
             with pytest.raises(InvalidOrder):
@@ -175,7 +207,7 @@ class TestValidationBeforeIO:
             assert total_requests(sim) == before
 
 
-class _ApplyThen503:
+class _ApplyThen503(httpx.AsyncBaseTransport):
     """Forwards the first new-order POST to the exchange, then loses the answer."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
@@ -201,7 +233,7 @@ class TestAmbiguity:
     async def test_applied_then_503_resolves_without_a_duplicate(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with engine(transport_wrapper=_ApplyThen503) as (sim, ex):  # type: ignore[arg-type]
+        async with engine(transport_wrapper=_ApplyThen503) as (sim, ex):
             price = await below_market(ex)
             order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
             assert order.status is OrderStatus.NEW
@@ -214,26 +246,44 @@ class TestAmbiguity:
     async def test_strategy_cancelled_mid_request_still_lands(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with engine() as (sim, ex):
+        async with engine(transport_wrapper=_SlowOrderAnswers) as (sim, ex):
             price = await below_market(ex)
-            with trio.CancelScope() as scope:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(ex.place_order, OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
-                    await trio.testing.wait_all_tasks_blocked()
-                    scope.cancel()
-            with trio.fail_after(10):
-                while not ex.orders() or ex.orders()[0].status is OrderStatus.PENDING_NEW:
-                    await trio.sleep(0.01)
+            async with ex.subscribe() as events:
+                with trio.move_on_after(1.0) as scope:
+                    await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
+                assert scope.cancelled_caught  # the strategy gave up mid-request
+                with trio.fail_after(30):
+                    async for event in events:
+                        if isinstance(event, OrderAccepted):
+                            break
             (snap,) = ex.orders()
             assert snap.status is OrderStatus.NEW
             (row,) = ledger_orders(sim)
             assert row["clientOrderId"] == snap.client_order_id.value
 
 
+class _SlowOrderAnswers(httpx.AsyncBaseTransport):
+    """Applies new-order POSTs at once but answers them 3 s later."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path == "/fapi/v1/order":
+            await trio.sleep(3)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class TestRaces:
     """A fill racing a cancel ends FILLED, with one terminal answer."""
 
-    async def test_cancel_after_fill_reports_filled(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_cancel_after_fill_reports_filled(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         async with engine(poll_interval_s=3600) as (sim, ex):
             price = await below_market(ex, ticks=5)
             order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
@@ -255,7 +305,9 @@ class TestRateLimits:
             RateLimit(kind="ORDERS", interval="SECOND", interval_num=10, limit=20),
             RateLimit(kind="ORDERS", interval="MINUTE", interval_num=1, limit=1200),
         )
-        async with engine(attrs.evolve(default_config(seed=1), rate_limits=limits), order_deadline_s=120) as (sim, ex):
+        async with engine(
+            attrs.evolve(default_config(seed=1), rate_limits=limits), order_deadline_s=120
+        ) as (sim, ex):
             price = await below_market(ex)
             async with trio.open_nursery() as nursery:
                 for i in range(60):
@@ -273,60 +325,75 @@ class TestFacade:
     """The design notes' ExchangeClient works end to end against the sim."""
 
     async def test_every_call(self, autojump_clock: trio.testing.MockClock) -> None:
-        async with open_sim(default_config(seed=2)) as sim:
-            async with ExchangeClient("sim-key", "sim-secret", base_url=sim.base_url, transport=sim.transport) as ec:
-                info = await ec.get_exchange_info()
-                assert "BTCUSDT" in {s.value for s in info.symbols}
-                assert (await ec.health_check()).ok
-                assert await ec.get_server_time() > 0
-                assert len(await ec.get_klines("BTCUSDT", "1m", limit=10)) == 10
-                ticker = await ec.get_ticker("BTCUSDT")
-                book = await ec.get_order_book("BTCUSDT", limit=5)
-                assert book.bids[0].price < book.asks[0].price
-                assert ticker.price > 0
-                assert await ec.change_leverage("BTCUSDT", 10) == 10
-                await ec.change_margin_type("BTCUSDT", "ISOLATED")
-                await ec.change_margin_type("BTCUSDT", "ISOLATED")  # -4046 counts as success
-                usdt = [b for b in await ec.get_balance() if b.asset == "USDT"]
-                assert usdt[0].balance > 0
-                assert (await ec.get_account_info()).total_wallet_balance > 0
-                filled = await ec.create_market_order("BTCUSDT", "BUY", "0.002")
-                assert filled.status is OrderStatus.FILLED
-                positions = await ec.get_position_risk("BTCUSDT")
-                assert any(p.amount == Decimal("0.002") for p in positions)
-                bid = book.bids[0].price - 500
-                resting = await ec.create_limit_order("BTCUSDT", "BUY", "0.002", bid)
-                assert (await ec.get_order("BTCUSDT", client_order_id=resting.client_order_id.value)).status is OrderStatus.NEW
-                assert len(await ec.get_open_orders("BTCUSDT")) == 1
-                stop = await ec.create_stop_market_order("BTCUSDT", "SELL", "0.002", bid - 1000)
-                assert stop.status is OrderStatus.NEW
-                take = await ec.create_take_profit_market_order("BTCUSDT", "SELL", "0.002", ticker.price + 5000)
-                assert take.status is OrderStatus.NEW
-                canceled = await ec.cancel_all_orders("BTCUSDT")
-                assert [o.status for o in canceled] == [OrderStatus.CANCELED]
-                assert await ec.get_open_orders("BTCUSDT") == []
-                assert len(await ec.get_all_orders("BTCUSDT")) >= 2
-                with pytest.raises(ExchangeRejected):
-                    await ec.create_market_order("BTCUSDT", "BUY", "100")  # -2019 margin
-                with pytest.raises(InvalidCombination):
-                    await ec.change_leverage("BTCUSDT", 500)
+        async with (
+            open_sim(default_config(seed=2)) as sim,
+            ExchangeClient(
+                "sim-key", "sim-secret", base_url=sim.base_url, transport=sim.transport
+            ) as ec,
+        ):
+            info = await ec.get_exchange_info()
+            assert "BTCUSDT" in {s.value for s in info.symbols}
+            assert (await ec.health_check()).ok
+            assert await ec.get_server_time() > 0
+            assert len(await ec.get_klines("BTCUSDT", "1m", limit=10)) == 10
+            ticker = await ec.get_ticker("BTCUSDT")
+            book = await ec.get_order_book("BTCUSDT", limit=5)
+            assert book.bids[0].price < book.asks[0].price
+            assert ticker.price > 0
+            assert await ec.change_leverage("BTCUSDT", 10) == 10
+            await ec.change_margin_type("BTCUSDT", "ISOLATED")
+            await ec.change_margin_type("BTCUSDT", "ISOLATED")  # -4046 counts as success
+            usdt = [b for b in await ec.get_balance() if b.asset == "USDT"]
+            assert usdt[0].balance > 0
+            assert (await ec.get_account_info()).total_wallet_balance > 0
+            filled = await ec.create_market_order("BTCUSDT", "BUY", "0.002")
+            assert filled.status is OrderStatus.FILLED
+            positions = await ec.get_position_risk("BTCUSDT")
+            assert any(p.amount == Decimal("0.002") for p in positions)
+            bid = book.bids[0].price - 500
+            resting = await ec.create_limit_order("BTCUSDT", "BUY", "0.002", bid)
+            assert (
+                await ec.get_order("BTCUSDT", client_order_id=resting.client_order_id.value)
+            ).status is OrderStatus.NEW
+            assert len(await ec.get_open_orders("BTCUSDT")) == 1
+            stop = await ec.create_stop_market_order("BTCUSDT", "SELL", "0.002", bid - 1000)
+            assert stop.status is OrderStatus.NEW
+            take = await ec.create_take_profit_market_order(
+                "BTCUSDT", "SELL", "0.002", ticker.price + 5000
+            )
+            assert take.status is OrderStatus.NEW
+            canceled = await ec.cancel_all_orders("BTCUSDT")
+            assert [o.status for o in canceled] == [OrderStatus.CANCELED]
+            assert await ec.get_open_orders("BTCUSDT") == []
+            assert len(await ec.get_all_orders("BTCUSDT")) >= 2
+            with pytest.raises(ExchangeRejected):
+                await ec.create_market_order("BTCUSDT", "BUY", "100")  # -2019 margin
+            with pytest.raises(InvalidCombination):
+                await ec.change_leverage("BTCUSDT", 500)
 
 
 class TestSecrets:
     """The secret and the full key never reach logs, reprs or errors."""
 
-    async def test_nothing_leaks(self, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture) -> None:
+    async def test_nothing_leaks(
+        self, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
         caplog.set_level(logging.DEBUG)
-        sim_config = attrs.evolve(default_config(seed=1), api_key="KEY-abcdefghijklmnop", api_secret="SECRET-qrstuvwxyz")
+        sim_config = attrs.evolve(
+            default_config(seed=1), api_key="KEY-abcdefghijklmnop", api_secret="SECRET-qrstuvwxyz"
+        )
         texts: list[str] = []
-        async with open_sim(sim_config) as sim, open_executor(config_for(sim), transport=_ApplyThen503(sim.transport)) as ex:  # type: ignore[arg-type]
+        async with (
+            open_sim(sim_config) as sim,
+            open_executor(config_for(sim), transport=_ApplyThen503(sim.transport)) as ex,
+        ):
             texts.append(repr(ex.config))
             price = await below_market(ex)
             order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
             texts.append(repr(order))
             try:
                 await ex.place_order(OrderRequest.market("BTCUSDT", "BUY", "100"))
-            except Exception as exc:  # noqa: BLE001 - we only read its text
+            except Exception as exc:
                 texts.extend([str(exc), repr(exc)])
             texts.append(repr(ex.statistics()))
         texts.extend(record.getMessage() for record in caplog.records)

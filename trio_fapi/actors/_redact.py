@@ -12,7 +12,9 @@ import re
 
 __all__ = ["install_log_redaction", "redact"]
 
-_SECRET_PARAMS = re.compile(r"(signature|listenKey|X-MBX-APIKEY)([=:]\s*)[^&\s\"',]+", re.IGNORECASE)
+_SECRET_PARAMS = re.compile(
+    r"(signature|listenKey|X-MBX-APIKEY)([=:]\s*)[^&\s\"',]+", re.IGNORECASE
+)
 _LOGGERS = ("httpx", "httpcore")
 
 

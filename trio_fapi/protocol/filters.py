@@ -300,14 +300,20 @@ class SymbolRules:
         name = "MARKET_LOT_SIZE" if market else "LOT_SIZE"
         lot = self.market_lot_size if market else self.lot_size
         if quantity < lot.min_qty:
-            raise FilterViolation(filter=name, code=-4004, reason=f"quantity {fmt(quantity)} < minQty")
+            raise FilterViolation(
+                filter=name, code=-4004, reason=f"quantity {fmt(quantity)} < minQty"
+            )
         if lot.max_qty > 0 and quantity > lot.max_qty:
-            raise FilterViolation(filter=name, code=-4005, reason=f"quantity {fmt(quantity)} > maxQty")
+            raise FilterViolation(
+                filter=name, code=-4005, reason=f"quantity {fmt(quantity)} > maxQty"
+            )
         if not _multiple(quantity, lot.min_qty, lot.step_size):
             raise FilterViolation(
                 filter=name,
                 code=-4023,
-                reason=f"quantity {fmt(quantity)} is not a multiple of stepSize {fmt(lot.step_size)}",
+                reason=(
+                    f"quantity {fmt(quantity)} is not a multiple of stepSize {fmt(lot.step_size)}"
+                ),
             )
 
     def validate(self, request: OrderRequest, *, mark_price: Decimal | None = None) -> None:
@@ -378,7 +384,9 @@ class SymbolRules:
                 raise FilterViolation(
                     filter="PERCENT_PRICE",
                     code=-4024,
-                    reason=f"SELL price {fmt(request.price)} below mark x {fmt(pp.multiplier_down)}",
+                    reason=(
+                        f"SELL price {fmt(request.price)} below mark x {fmt(pp.multiplier_down)}"
+                    ),
                 )
 
 
@@ -400,19 +408,17 @@ class ExchangeInfo:
                 if isinstance(entry, Mapping):
                     rules = SymbolRules.from_wire(entry)
                     symbols[rules.symbol] = rules
-        limits: list[RateLimit] = []
         raw_limits = payload.get("rateLimits", [])
-        if isinstance(raw_limits, list):
-            for item in raw_limits:
-                if isinstance(item, Mapping):
-                    limits.append(
-                        RateLimit(
-                            kind=str(item.get("rateLimitType")),
-                            interval=str(item.get("interval")),
-                            interval_num=int(str(item.get("intervalNum", 1))),
-                            limit=int(str(item.get("limit", 0))),
-                        )
-                    )
+        limits = [
+            RateLimit(
+                kind=str(item.get("rateLimitType")),
+                interval=str(item.get("interval")),
+                interval_num=int(str(item.get("intervalNum", 1))),
+                limit=int(str(item.get("limit", 0))),
+            )
+            for item in (raw_limits if isinstance(raw_limits, list) else [])
+            if isinstance(item, Mapping)
+        ]
         return cls(symbols=symbols, rate_limits=tuple(limits) or DEFAULT_RATE_LIMITS)
 
     def rules(self, symbol: Symbol | str) -> SymbolRules:

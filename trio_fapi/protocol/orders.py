@@ -285,7 +285,7 @@ class OrderRequest:
         return params
 
 
-def _check_combination(req: OrderRequest) -> None:  # noqa: C901 - one flat list of rules
+def _check_combination(req: OrderRequest) -> None:
     t = req.order_type
     if t is OrderType.LIQUIDATION:
         raise InvalidCombination(reason="LIQUIDATION orders are placed by the exchange only")

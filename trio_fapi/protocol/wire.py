@@ -264,7 +264,8 @@ class AccountInfo:
             for a in (raw_assets if isinstance(raw_assets, list) else [])
         )
         positions = tuple(
-            Position.from_wire(row) for row in (raw_positions if isinstance(raw_positions, list) else [])
+            Position.from_wire(row)
+            for row in (raw_positions if isinstance(raw_positions, list) else [])
         )
         return cls(
             total_wallet_balance=_dec(p, "totalWalletBalance", "0"),
@@ -313,7 +314,9 @@ class OrderBook:
                 )
             return tuple(out)
 
-        return cls(last_update_id=_int(p, "lastUpdateId", 0), bids=levels("bids"), asks=levels("asks"))
+        return cls(
+            last_update_id=_int(p, "lastUpdateId", 0), bids=levels("bids"), asks=levels("asks")
+        )
 
 
 @final
@@ -353,7 +356,9 @@ class PriceTicker:
     def from_wire(cls, payload: object) -> PriceTicker:
         """Parse one ``ticker/price`` object."""
         p = _obj(payload)
-        return cls(symbol=Symbol(str(p.get("symbol"))), price=_dec(p, "price"), time=_int(p, "time", 0))
+        return cls(
+            symbol=Symbol(str(p.get("symbol"))), price=_dec(p, "price"), time=_int(p, "time", 0)
+        )
 
 
 @final
@@ -425,9 +430,13 @@ def exchange_error(
             msg = f"non-JSON body ({len(body)} bytes)"
     msg = msg[:300]
     if http_status == 429:
-        return RateLimited(http_status=http_status, code=code, msg=msg, path=path, retry_after=retry_after)
+        return RateLimited(
+            http_status=http_status, code=code, msg=msg, path=path, retry_after=retry_after
+        )
     if http_status == 418:
-        return IpBanned(http_status=http_status, code=code, msg=msg, path=path, retry_after=retry_after)
+        return IpBanned(
+            http_status=http_status, code=code, msg=msg, path=path, retry_after=retry_after
+        )
     if http_status >= 500 or http_status == 408:
         if http_status == 503 and _is_definitive_503(code, msg):
             return ExchangeRejected(http_status=http_status, code=code, msg=msg, path=path)
