@@ -37,6 +37,7 @@ from trio_fapi.actors.executor import Executor
 KEY, SECRET = "sim-key", "sim-secret"
 HERE = Path(__file__).resolve().parent
 Place = Callable[[int], Awaitable[None]]
+Result = dict[str, dict[str, float]]
 
 
 def _free_port() -> int:
@@ -71,20 +72,32 @@ async def _phase(place: Place, count: int, concurrency: int) -> dict[str, float]
 
 def _params(price: Decimal, cid: str) -> list[tuple[str, str]]:
     return [
-        ("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "IOC"),
-        ("quantity", "0.002"), ("price", str(price)), ("newClientOrderId", cid),
+        ("symbol", "BTCUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "IOC"),
+        ("quantity", "0.002"),
+        ("price", str(price)),
+        ("newClientOrderId", cid),
     ]
 
 
-async def _raw_httpx(base: str, price: Decimal, tag: str, seq: int, conc: int, warm: int) -> dict[str, dict[str, float]]:
+async def _raw_httpx(
+    base: str, price: Decimal, tag: str, seq: int, conc: int, warm: int
+) -> dict[str, dict[str, float]]:
     """The floor for an httpx client: hand-signed requests on one AsyncClient."""
     async with httpx.AsyncClient(base_url=base) as client:
 
         async def place(i: int, prefix: str = "") -> None:
-            params = _params(price, f"raw{tag}{prefix}{i}") + [("timestamp", str(int(time.time() * 1000)))]
+            params = [
+                *_params(price, f"raw{tag}{prefix}{i}"),
+                ("timestamp", str(int(time.time() * 1000))),
+            ]
             query = urlencode(params)
             sig = hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
-            resp = await client.post(f"/fapi/v1/order?{query}&signature={sig}", headers={"X-MBX-APIKEY": KEY})
+            resp = await client.post(
+                f"/fapi/v1/order?{query}&signature={sig}", headers={"X-MBX-APIKEY": KEY}
+            )
             if resp.status_code != 200 or "orderId" not in resp.json():
                 raise RuntimeError(f"raw httpx order failed: {resp.status_code} {resp.text[:200]}")
 
@@ -95,7 +108,9 @@ async def _raw_httpx(base: str, price: Decimal, tag: str, seq: int, conc: int, w
         return out
 
 
-async def _engine(base: str, price: Decimal, tag: str, seq: int, conc: int, warm: int, workers: int) -> dict[str, dict[str, float]]:
+async def _engine(
+    base: str, price: Decimal, tag: str, seq: int, conc: int, warm: int, workers: int
+) -> dict[str, dict[str, float]]:
     """The full engine: validation, symbol actor, limiter, pool, signing, parsing."""
     config = ExecutorConfig(
         base_url=base,
@@ -142,7 +157,8 @@ def main() -> None:
         os.sched_setaffinity(0, {0})
     server = subprocess.Popen(
         [*pin, sys.executable, str(HERE / "sim_server.py"), str(port)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None
@@ -151,9 +167,24 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         price = trio.run(_price, base)
         jobs: list[tuple[str, Callable[[str], Awaitable[dict[str, dict[str, float]]]]]] = [
-            ("raw httpx (trio)", lambda tag: _raw_httpx(base, price, tag, args.sequential, args.concurrent, args.warmup)),
-            ("engine, 4 workers", lambda tag: _engine(base, price, tag, args.sequential, args.concurrent, args.warmup, 4)),
-            ("engine, 32 workers", lambda tag: _engine(base, price, tag, args.sequential, args.concurrent, args.warmup, 32)),
+            (
+                "raw httpx (trio)",
+                lambda tag: _raw_httpx(
+                    base, price, tag, args.sequential, args.concurrent, args.warmup
+                ),
+            ),
+            (
+                "engine, 4 workers",
+                lambda tag: _engine(
+                    base, price, tag, args.sequential, args.concurrent, args.warmup, 4
+                ),
+            ),
+            (
+                "engine, 32 workers",
+                lambda tag: _engine(
+                    base, price, tag, args.sequential, args.concurrent, args.warmup, 32
+                ),
+            ),
         ]
         results: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name, _ in jobs}
         for rnd in range(args.rounds):
@@ -166,19 +197,32 @@ def main() -> None:
     _report(results, args)
 
 
-def _report(results: dict[str, list[dict[str, dict[str, float]]]], args: argparse.Namespace) -> None:
+def _report(
+    results: dict[str, list[dict[str, dict[str, float]]]], args: argparse.Namespace
+) -> None:
     def cell(name: str, phase: str, key: str, fmt: str = "{:,.0f}") -> str:
         return " / ".join(fmt.format(r[phase][key]) for r in results[name])
 
-    print(f"\nsequential n={args.sequential}, 32 in flight n={args.concurrent}, rounds={args.rounds}\n")
-    print("| client | seq p50 µs | seq p99 µs | seq CPU µs/order | conc 32 orders/s | conc 32 p50 µs | conc 32 CPU µs/order |")
+    print(
+        f"\nsequential n={args.sequential}, 32 in flight n={args.concurrent}, rounds={args.rounds}\n"
+    )
+    print(
+        "| client | seq p50 µs | seq p99 µs | seq CPU µs/order | conc 32 orders/s | conc 32 p50 µs | conc 32 CPU µs/order |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in results:
-        print(
-            f"| {name} | {cell(name, 'sequential', 'p50_us')} | {cell(name, 'sequential', 'p99_us')} "
-            f"| {cell(name, 'sequential', 'cpu_us_per_order')} | {cell(name, 'concurrent_32', 'orders_per_s')} "
-            f"| {cell(name, 'concurrent_32', 'p50_us')} | {cell(name, 'concurrent_32', 'cpu_us_per_order')} |"
-        )
+        row = [
+            cell(name, phase, key)
+            for phase, key in (
+                ("sequential", "p50_us"),
+                ("sequential", "p99_us"),
+                ("sequential", "cpu_us_per_order"),
+                ("concurrent_32", "orders_per_s"),
+                ("concurrent_32", "p50_us"),
+                ("concurrent_32", "cpu_us_per_order"),
+            )
+        ]
+        print(f"| {name} | " + " | ".join(row) + " |")
     raw = results["raw httpx (trio)"]
     for name in results:
         if name.startswith("engine"):
@@ -190,9 +234,12 @@ def _report(results: dict[str, list[dict[str, dict[str, float]]]], args: argpars
                 e["sequential"]["cpu_us_per_order"] / r["sequential"]["cpu_us_per_order"]
                 for e, r in zip(results[name], raw, strict=True)
             ]
-            print(f"\n{name}: throughput ratio vs raw httpx at 32 in flight = "
-                  + " / ".join(f"{x:.2f}" for x in ratios)
-                  + "; sequential CPU ratio = " + " / ".join(f"{x:.2f}" for x in cpu))
+            print(
+                f"\n{name}: throughput ratio vs raw httpx at 32 in flight = "
+                + " / ".join(f"{x:.2f}" for x in ratios)
+                + "; sequential CPU ratio = "
+                + " / ".join(f"{x:.2f}" for x in cpu)
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -23,7 +23,9 @@ UNBOUNDED = (
 async def main(port: int) -> None:
     config = attrs.evolve(default_config(seed=3), rate_limits=UNBOUNDED)
     async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: serve_sim(config, port=port, task_status=task_status))
+        await nursery.start(
+            lambda task_status: serve_sim(config, port=port, task_status=task_status)
+        )
         print("ready", flush=True)
 
 
