@@ -204,10 +204,12 @@ def _report(
         return " / ".join(fmt.format(r[phase][key]) for r in results[name])
 
     print(
-        f"\nsequential n={args.sequential}, 32 in flight n={args.concurrent}, rounds={args.rounds}\n"
+        f"\nsequential n={args.sequential}, 32 in flight n={args.concurrent},"
+        f" rounds={args.rounds}\n"
     )
     print(
-        "| client | seq p50 µs | seq p99 µs | seq CPU µs/order | conc 32 orders/s | conc 32 p50 µs | conc 32 CPU µs/order |"
+        "| client | seq p50 µs | seq p99 µs | seq CPU µs/order"
+        " | conc 32 orders/s | conc 32 p50 µs | conc 32 CPU µs/order |"
     )
     print("|---|---|---|---|---|---|---|")
     for name in results:
