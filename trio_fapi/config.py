@@ -55,9 +55,7 @@ def _check_base_url(_inst: object, _attr: object, value: str) -> None:
         return
     if parts.scheme == "http" and _is_local(parts.hostname or ""):
         return
-    raise ValueError(
-        f"base_url {value!r}: use https://, or http:// only for a loopback simulator"
-    )
+    raise ValueError(f"base_url {value!r}: use https://, or http:// only for a loopback simulator")
 
 
 @final
@@ -86,7 +84,9 @@ class ExecutorConfig:
     base_url: str = attrs.field(default=BINANCE_FAPI_URL, validator=_check_base_url)
     credentials: Credentials | None = None
     session: str | None = None
-    recv_window_ms: int = attrs.field(default=5000, validator=attrs.validators.in_(range(1, 60_001)))
+    recv_window_ms: int = attrs.field(
+        default=5000, validator=attrs.validators.in_(range(1, 60_001))
+    )
     request_timeout_s: float = 10.0
     order_deadline_s: float = 30.0
     rest_workers: int = 4
@@ -96,9 +96,9 @@ class ExecutorConfig:
     drain_s: float = 10.0
     max_in_flight_per_symbol: int = 256
     limiter_reserve_fraction: float = 0.1
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     seed: int | None = None
-    proxy: str | None = attrs.field(default=None, repr=redact_url)
+    proxy: str | None = attrs.field(default=None, repr=lambda url: repr(redact_url(url)))
 
     @classmethod
     def from_env(

@@ -1,0 +1,250 @@
+"""The simulated exchange as an actor, and the httpx transport that talks to it.
+
+The exchange runs in its own task, in its own nursery, apart from its
+clients. A request travels over a bounded memory channel and the answer comes
+back in a one-shot slot (a :class:`trio.Event` plus a value). This matters for
+fault tests (faults.md part d, items 3 and 4):
+
+- a client cancelled while waiting gives up on the *answer* only; the exchange
+  still applies the request, exactly as a real one does ("order landed, client
+  gave up");
+- answering a requester that has left just fills a slot nobody reads, so it
+  can never crash the actor.
+
+A ticker task moves the market every ``config.tick_s`` on trio's clock, so
+under ``MockClock(autojump_threshold=0)`` prices, stops and resting fills
+advance in virtual time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import final
+
+import attrs
+import httpx
+import trio
+
+from trio_fapi._time import AnchoredClock
+
+from .api import SimRequest, SimResponse, SimulatedExchange
+from .config import SimConfig, default_config
+
+__all__ = ["SIM_BASE_URL", "SIM_INBOX_SIZE", "SimHandle", "SimTransport", "open_sim"]
+
+#: Where clients of the in-process simulator point (the host never resolves).
+SIM_BASE_URL = "http://sim.invalid"
+#: Requests that may wait for the actor before senders block.
+SIM_INBOX_SIZE = 64
+_TICK_SLACK_S = 0.001
+_CLOSED = SimResponse(
+    status=503,
+    body=(
+        b'{"code":-1001,"msg":"Internal error; unable to process your request. Please try again."}'
+    ),
+    headers={"Content-Type": "application/json"},
+)
+
+
+@attrs.define(eq=False)
+class _Call:
+    """One request and the slot its answer goes into."""
+
+    request: SimRequest
+    done: trio.Event = attrs.field(factory=trio.Event)
+    response: SimResponse | None = None
+
+    def reply(self, response: SimResponse) -> None:
+        """Fill the slot; harmless when the requester has gone."""
+        if not self.done.is_set():
+            self.response = response
+            self.done.set()
+
+    async def wait(self) -> SimResponse:
+        await self.done.wait()
+        assert self.response is not None
+        return self.response
+
+
+class SimTransport(httpx.AsyncBaseTransport):
+    """An httpx transport whose every request is answered by the simulator actor."""
+
+    def __init__(self, inbox: trio.MemorySendChannel[_Call]) -> None:
+        self._inbox = inbox
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request to the actor and wait for its answer.
+
+        Raises:
+            httpx.ConnectError: The simulator has shut down (nothing was applied).
+        """
+        body = await request.aread()
+        call = _Call(
+            SimRequest(
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query.decode("ascii", "replace"),
+                body=body,
+                headers=dict(request.headers.items()),
+            )
+        )
+        response = await _submit(self._inbox, call, request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=list(response.headers.items()),
+            content=response.body,
+            request=request,
+        )
+
+
+async def _submit(
+    inbox: trio.MemorySendChannel[_Call], call: _Call, request: httpx.Request | None
+) -> SimResponse:
+    try:
+        await inbox.send(call)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        raise httpx.ConnectError("the simulated exchange is closed", request=request) from None
+    return await call.wait()
+
+
+@attrs.define(eq=False)
+class _SimActor:
+    exchange: SimulatedExchange
+    clock: Callable[[], int]
+    inbox: trio.MemoryReceiveChannel[_Call]
+    latency_s: float = 0.0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._ticker)
+                task_status.started()
+                async for call in self.inbox:
+                    response = self.exchange.handle(call.request, self.clock())
+                    if self.latency_s > 0:
+                        nursery.start_soon(self._reply_later, call, response)
+                    else:
+                        call.reply(response)
+                nursery.cancel_scope.cancel()
+        finally:
+            self._refuse_waiting()
+
+    async def _reply_later(self, call: _Call, response: SimResponse) -> None:
+        try:
+            await trio.sleep(self.latency_s)
+        finally:
+            call.reply(response)  # at shutdown too: the request was applied
+
+    async def _ticker(self) -> None:
+        # Wake just after each step is due: the millisecond clock truncates, so
+        # waking exactly on time would often read one millisecond early.
+        while True:
+            due_ms = self.exchange.market.next_step_ms
+            await trio.sleep(max(0.0, (due_ms - self.clock()) / 1000) + _TICK_SLACK_S)
+            self.exchange.advance(self.clock())
+
+    def _refuse_waiting(self) -> None:
+        """Answer requests still queued at shutdown, so no client waits forever."""
+        while True:
+            try:
+                call = self.inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            call.reply(_CLOSED)
+        self.inbox.close()
+
+
+@final
+@attrs.frozen(kw_only=True, eq=False)
+class SimHandle:
+    """What :func:`open_sim` yields: the transport, the exchange, and test controls.
+
+    Attributes:
+        config: The simulator's configuration.
+        exchange: The pure exchange, for assertions (read it, do not drive it).
+        transport: Give it to ``httpx.AsyncClient(transport=..., base_url=...)``.
+        base_url: The base URL clients should use with :attr:`transport`.
+    """
+
+    config: SimConfig
+    exchange: SimulatedExchange
+    transport: SimTransport
+    base_url: str
+    clock: Callable[[], int] = attrs.field(repr=False)
+    _inbox: trio.MemorySendChannel[_Call] = attrs.field(repr=False, alias="inbox")
+
+    def now_ms(self) -> int:
+        """The server clock (epoch milliseconds, offset included)."""
+        return self.clock()
+
+    def stats(self) -> dict[str, object]:
+        """The same dict as ``GET /sim/stats``."""
+        return self.exchange.stats_json()
+
+    def ledger(self) -> dict[str, object]:
+        """The same dict as ``GET /sim/ledger``."""
+        return self.exchange.ledger_json()
+
+    def set_price(self, symbol: str, price: Decimal | str | int) -> None:
+        """Move ``symbol`` to ``price`` now; stops and resting orders react at once."""
+        self.exchange.set_price(symbol, price, self.clock())
+
+    def set_book(
+        self,
+        symbol: str,
+        bids: list[tuple[Decimal, Decimal]],
+        asks: list[tuple[Decimal, Decimal]],
+    ) -> None:
+        """Replace ``symbol``'s book with these (price, qty) levels until the next price push."""
+        self.exchange.set_book(symbol, bids, asks, self.clock())
+
+    async def request(self, request: SimRequest) -> SimResponse:
+        """Send one request through the actor (what the loopback server does).
+
+        Raises:
+            httpx.ConnectError: The simulator has shut down.
+        """
+        return await _submit(self._inbox, _Call(request), None)
+
+
+@asynccontextmanager
+async def open_sim(config: SimConfig | None = None) -> AsyncIterator[SimHandle]:
+    """Run a simulated exchange for the duration of the ``async with`` block.
+
+    The server clock is an :class:`~trio_fapi._time.AnchoredClock` (wall time at
+    start, then trio's clock) plus ``config.server_time_offset_ms``.
+
+    Args:
+        config: What to simulate; :func:`default_config` when omitted.
+    """
+    cfg = config if config is not None else default_config()
+    anchored = AnchoredClock()
+    offset = cfg.server_time_offset_ms
+
+    def clock() -> int:
+        return anchored() + offset
+
+    exchange = SimulatedExchange(cfg, start_ms=clock())
+    send, receive = trio.open_memory_channel[_Call](SIM_INBOX_SIZE)
+    actor = _SimActor(
+        exchange=exchange,
+        clock=clock,
+        inbox=receive,
+        latency_s=cfg.response_latency_s,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        handle = SimHandle(
+            config=cfg,
+            exchange=exchange,
+            transport=SimTransport(send),
+            base_url=SIM_BASE_URL,
+            clock=clock,
+            inbox=send,
+        )
+        try:
+            yield handle
+        finally:
+            nursery.cancel_scope.cancel()
