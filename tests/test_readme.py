@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_readme_embedding_example_runs() -> None:
     """The first Python block of the README places and cancels an order on the sim."""
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"```python\n(.*?)```", text, re.S)
+    block = re.search(r"```python\n(.*?)```", text, re.DOTALL)
     assert block is not None
     result = subprocess.run(
         [sys.executable, "-c", block.group(1)],

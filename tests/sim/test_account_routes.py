@@ -51,7 +51,9 @@ class TestPositionsAndBalances:
             assert bal.asset == "USDT"
             assert bal.balance == Decimal("99996.99999500")
             assert bal.cross_unrealized_pnl == Decimal("99.99")
-            assert bal.available_balance == Decimal("99996.999995") + Decimal("99.99") - Decimal("305")
+            assert bal.available_balance == Decimal("99996.999995") + Decimal("99.99") - Decimal(
+                305
+            )
         info = AccountInfo.from_wire((await client.signed("GET", "/fapi/v3/account")).json())
         assert info.total_wallet_balance == Decimal("99996.999995")
         assert info.total_unrealized_profit == Decimal("99.99")
@@ -66,10 +68,14 @@ class TestSettings:
     """Leverage, margin type and position mode, with Binance's "no change" codes."""
 
     async def test_leverage(self, client: SimClient) -> None:
-        r = await client.signed("POST", "/fapi/v1/leverage", [("symbol", "BTCUSDT"), ("leverage", "10")])
+        r = await client.signed(
+            "POST", "/fapi/v1/leverage", [("symbol", "BTCUSDT"), ("leverage", "10")]
+        )
         assert r.json()["leverage"] == 10
         assert r.json()["symbol"] == "BTCUSDT"
-        r = await client.signed("POST", "/fapi/v1/leverage", [("symbol", "BTCUSDT"), ("leverage", "126")])
+        r = await client.signed(
+            "POST", "/fapi/v1/leverage", [("symbol", "BTCUSDT"), ("leverage", "126")]
+        )
         assert _code(r.json()) == -4028
 
     async def test_margin_type(self, client: SimClient) -> None:
@@ -79,15 +85,21 @@ class TestSettings:
         r = await client.signed("POST", "/fapi/v1/marginType", params)
         assert _code(r.json()) == -4046
         await _long_btc(client)
-        r = await client.signed("POST", "/fapi/v1/marginType", [("symbol", "BTCUSDT"), ("marginType", "CROSSED")])
+        r = await client.signed(
+            "POST", "/fapi/v1/marginType", [("symbol", "BTCUSDT"), ("marginType", "CROSSED")]
+        )
         assert _code(r.json()) == -4048
 
     async def test_position_mode(self, client: SimClient) -> None:
         r = await client.signed("GET", "/fapi/v1/positionSide/dual")
         assert r.json() == {"dualSidePosition": False}
-        r = await client.signed("POST", "/fapi/v1/positionSide/dual", [("dualSidePosition", "false")])
+        r = await client.signed(
+            "POST", "/fapi/v1/positionSide/dual", [("dualSidePosition", "false")]
+        )
         assert _code(r.json()) == -4059
-        r = await client.signed("POST", "/fapi/v1/positionSide/dual", [("dualSidePosition", "true")])
+        r = await client.signed(
+            "POST", "/fapi/v1/positionSide/dual", [("dualSidePosition", "true")]
+        )
         assert r.json() == {"code": 200, "msg": "success"}
         r = await client.order(
             symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010", positionSide="LONG"
@@ -95,7 +107,9 @@ class TestSettings:
         assert r.json()["positionSide"] == "LONG"
         r = await client.order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010")
         assert _code(r.json()) == -4061
-        r = await client.signed("POST", "/fapi/v1/positionSide/dual", [("dualSidePosition", "false")])
+        r = await client.signed(
+            "POST", "/fapi/v1/positionSide/dual", [("dualSidePosition", "false")]
+        )
         assert _code(r.json()) == -4068
         rows = (await client.signed("GET", "/fapi/v2/positionRisk", [("symbol", "BTCUSDT")])).json()
         assert [r["positionSide"] for r in rows] == ["LONG", "SHORT"]
@@ -116,7 +130,9 @@ class TestListenKey:
         assert client.sim.exchange.listen_keys.is_valid(key, client.sim.now_ms())
         r = await client.public("PUT", "/fapi/v1/listenKey", [("listenKey", key)], key="sim-key")
         assert r.json() == {"listenKey": key}
-        r = await client.public("PUT", "/fapi/v1/listenKey", [("listenKey", "other")], key="sim-key")
+        r = await client.public(
+            "PUT", "/fapi/v1/listenKey", [("listenKey", "other")], key="sim-key"
+        )
         assert _code(r.json()) == -1125
         r = await client.public("DELETE", "/fapi/v1/listenKey", key="sim-key")
         assert r.json() == {}

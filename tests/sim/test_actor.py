@@ -25,6 +25,12 @@ BUY = {
 }
 
 
+def _orders(ledger: dict[str, object]) -> list[dict[str, object]]:
+    orders = ledger["orders"]
+    assert isinstance(orders, list)
+    return orders
+
+
 class TestCancelledClient:
     """A client that gives up does not undo what the exchange did."""
 
@@ -32,14 +38,15 @@ class TestCancelledClient:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         cfg = attrs.evolve(still_config(), response_latency_s=1.0)
-        async with open_sim(cfg) as sim, httpx.AsyncClient(
-            transport=sim.transport, base_url=sim.base_url
-        ) as http:
+        async with (
+            open_sim(cfg) as sim,
+            httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as http,
+        ):
             client = SimClient(http, sim)
             with trio.move_on_after(0.5) as scope:
                 await client.order(**BUY)
             assert scope.cancelled_caught
-            (order,) = sim.ledger()["orders"]  # type: ignore[misc]
+            (order,) = _orders(sim.ledger())
             assert (order["clientOrderId"], order["status"]) == ("gave-up", "NEW")
             await trio.sleep(1.0)  # the late answer goes to nobody, and nothing breaks
             r = await client.signed(
@@ -69,7 +76,9 @@ class TestCancelledClient:
 class TestTicker:
     """The market moves every tick_s of trio time, deterministically per seed."""
 
-    async def test_prices_move_in_virtual_time(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_prices_move_in_virtual_time(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         async with open_sim(default_config(seed=11)) as sim:
             market = sim.exchange.market
             before = market.symbols["BTCUSDT"].price
@@ -88,17 +97,16 @@ class TestTicker:
     async def test_resting_order_fills_as_the_path_moves(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with open_sim(default_config(seed=2)) as sim, httpx.AsyncClient(
-            transport=sim.transport, base_url=sim.base_url
-        ) as http:
+        async with (
+            open_sim(default_config(seed=2)) as sim,
+            httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as http,
+        ):
             client = SimClient(http, sim)
             price = sim.exchange.market.symbols["BTCUSDT"].price
             near = str(price - Decimal("5.00"))
             await client.order(**{**BUY, "price": near, "newClientOrderId": "near"})
-            with trio.fail_after(3600):
-                while sim.exchange.ledger.all_open_orders("BTCUSDT"):
-                    await trio.sleep(1)
-            (order,) = sim.ledger()["orders"]  # type: ignore[misc]
+            await trio.sleep(600)  # seed 2's path dips 5 USDT within ten minutes
+            (order,) = _orders(sim.ledger())
             assert order["status"] == "FILLED"
             assert sim.exchange.ledger.executions[0].maker
 

@@ -157,19 +157,36 @@ class TestRoutes:
         r = await client.signed(
             "POST",
             "/fapi/v1/algoOrder",
-            [*base, ("type", "STOP_MARKET"), ("quantity", "0.010"), ("triggerPrice", "61000.00"), ("clientAlgoId", "s1")],
+            [
+                *base,
+                ("type", "STOP_MARKET"),
+                ("quantity", "0.010"),
+                ("triggerPrice", "61000.00"),
+                ("clientAlgoId", "s1"),
+            ],
         )
         assert r.status_code == 200, r.text
         body = r.json()
-        assert (body["algoStatus"], body["clientAlgoId"], body["triggerPrice"]) == ("NEW", "s1", "61000.00")
+        assert (body["algoStatus"], body["clientAlgoId"], body["triggerPrice"]) == (
+            "NEW",
+            "s1",
+            "61000.00",
+        )
         r = await client.signed("GET", "/fapi/v1/algoOrder", [("algoId", str(body["algoId"]))])
         assert r.json()["algoId"] == body["algoId"]
         r = await client.signed("GET", "/fapi/v1/openAlgoOrders")
         assert [a["clientAlgoId"] for a in r.json()] == ["s1"]
-        r = await client.signed("POST", "/fapi/v1/algoOrder", [*base, ("type", "LIMIT"), ("quantity", "0.010")])
+        r = await client.signed(
+            "POST", "/fapi/v1/algoOrder", [*base, ("type", "LIMIT"), ("quantity", "0.010")]
+        )
         assert r.json()["code"] == -1116
         r = await client.signed("DELETE", "/fapi/v1/algoOrder", [("clientAlgoId", "s1")])
-        assert r.json() == {"algoId": body["algoId"], "clientAlgoId": "s1", "code": "200", "msg": "success"}
+        assert r.json() == {
+            "algoId": body["algoId"],
+            "clientAlgoId": "s1",
+            "code": "200",
+            "msg": "success",
+        }
         r = await client.signed("GET", "/fapi/v1/allAlgoOrders", [("symbol", "BTCUSDT")])
         assert [a["algoStatus"] for a in r.json()] == ["CANCELED"]
         r = await client.signed("DELETE", "/fapi/v1/algoOrder", [("algoId", "999")])
@@ -181,11 +198,20 @@ class TestRoutes:
         await client.signed(
             "POST",
             "/fapi/v1/algoOrder",
-            [("algoType", "CONDITIONAL"), ("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "STOP_MARKET"), ("quantity", "0.010"), ("triggerPrice", "60100.00")],
+            [
+                ("algoType", "CONDITIONAL"),
+                ("symbol", "BTCUSDT"),
+                ("side", "BUY"),
+                ("type", "STOP_MARKET"),
+                ("quantity", "0.010"),
+                ("triggerPrice", "60100.00"),
+            ],
         )
         client.sim.exchange.ledger.symbol_market("BTCUSDT").price_ticks = 601_500  # path moves
         await trio.sleep(0.2)  # the next tick sees it
-        (algo_row,) = client.sim.ledger()["algoOrders"]  # type: ignore[misc]
+        rows = client.sim.ledger()["algoOrders"]
+        assert isinstance(rows, list)
+        (algo_row,) = rows
         assert algo_row["algoStatus"] == "FINISHED"
         r = await client.signed("DELETE", "/fapi/v1/algoOpenOrders", [("symbol", "BTCUSDT")])
         assert r.json()["code"] == 200

@@ -116,7 +116,9 @@ class TestTimestamp:
 
     async def test_stale_but_inside_a_wider_window(self, client: SimClient) -> None:
         now = client.sim.now_ms()
-        r = await client.signed("GET", "/fapi/v1/openOrders", timestamp=now - 6000, recv_window=10000)
+        r = await client.signed(
+            "GET", "/fapi/v1/openOrders", timestamp=now - 6000, recv_window=10000
+        )
         assert r.status_code == 200
 
     async def test_ahead_by_a_second(self, client: SimClient) -> None:
@@ -166,7 +168,9 @@ class TestParameterShapes:
         assert _code(r) == code
         assert client.sim.exchange.ledger.orders_accepted == 0
 
-    @pytest.mark.parametrize("missing", ["symbol", "side", "type", "quantity", "price", "timeInForce"])
+    @pytest.mark.parametrize(
+        "missing", ["symbol", "side", "type", "quantity", "price", "timeInForce"]
+    )
     async def test_mandatory(self, client: SimClient, missing: str) -> None:
         params = {k: v for k, v in LIMIT_BUY.items() if k != missing}
         r = await client.order(**params)

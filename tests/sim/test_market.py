@@ -127,15 +127,15 @@ class TestBook:
         market = Market(still_config(), T0)
         btc = market.symbols["BTCUSDT"]
         btc.set_book(
-            [(Decimal("100.0"), Decimal("1"))],
-            [(Decimal("101.0"), Decimal("2")), (Decimal("100.5"), Decimal("1"))],
+            [(Decimal("100.0"), Decimal(1))],
+            [(Decimal("101.0"), Decimal(2)), (Decimal("100.5"), Decimal(1))],
             T0,
         )
         book = btc.book()
         assert [lv.price for lv in book.asks] == [Decimal("100.5"), Decimal("101.0")]
-        btc.consume(OrderSide.BUY, Decimal("100.5"), Decimal("1"))
+        btc.consume(OrderSide.BUY, Decimal("100.5"), Decimal(1))
         market.step()
-        assert btc.book().asks[0].qty == Decimal("1")
+        assert btc.book().asks[0].qty == Decimal(1)
 
 
 class TestCandles:
@@ -149,7 +149,7 @@ class TestCandles:
             "1m", now_ms=T0 + 120_000, start_ms=None, end_ms=None, limit=3
         )
         assert len(rows) == 3
-        opens = [row[0] for row in rows]
+        opens = [int(str(row[0])) for row in rows]
         assert opens == sorted(opens)
         for row in rows:
             assert Decimal(str(row[3])) <= Decimal(str(row[1])) <= Decimal(str(row[2]))

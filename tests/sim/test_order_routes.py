@@ -55,10 +55,21 @@ class TestLifecycle:
         )
         assert (r.status_code, _code(r.json())) == (400, -2011)
 
+    async def test_test_order_checks_without_storing(self, client: SimClient) -> None:
+        r = await client.signed("POST", "/fapi/v1/order/test", list(BUY.items()))
+        assert (r.status_code, r.json()) == (200, {})
+        r = await client.signed(
+            "POST", "/fapi/v1/order/test", [*BUY.items(), ("reduceOnly", "true")]
+        )
+        assert _code(r.json()) == -2022
+        assert client.sim.ledger()["orders"] == []
+
     async def test_unknown_order(self, client: SimClient) -> None:
         r = await client.signed("GET", "/fapi/v1/order", [("symbol", "BTCUSDT"), ("orderId", "7")])
         assert _code(r.json()) == -2013
-        r = await client.signed("DELETE", "/fapi/v1/order", [("symbol", "BTCUSDT"), ("orderId", "7")])
+        r = await client.signed(
+            "DELETE", "/fapi/v1/order", [("symbol", "BTCUSDT"), ("orderId", "7")]
+        )
         assert _code(r.json()) == -2011
         r = await client.signed("GET", "/fapi/v1/order", [("symbol", "BTCUSDT")])
         assert _code(r.json()) == -1102
@@ -71,7 +82,9 @@ class TestLifecycle:
         assert result.json()["status"] == "FILLED"
         assert result.json()["avgPrice"] == "60000.10"
         query = await client.signed(
-            "GET", "/fapi/v1/order", [("symbol", "BTCUSDT"), ("orderId", str(ack.json()["orderId"]))]
+            "GET",
+            "/fapi/v1/order",
+            [("symbol", "BTCUSDT"), ("orderId", str(ack.json()["orderId"]))],
         )
         assert query.json()["status"] == "FILLED"
 
@@ -83,7 +96,9 @@ class TestLifecycle:
         assert (await client.order(**BUY, newClientOrderId="dup")).status_code == 200
 
     async def test_margin_insufficient(self, client: SimClient) -> None:
-        r = await client.signed("POST", "/fapi/v1/leverage", [("symbol", "BTCUSDT"), ("leverage", "1")])
+        r = await client.signed(
+            "POST", "/fapi/v1/leverage", [("symbol", "BTCUSDT"), ("leverage", "1")]
+        )
         assert r.status_code == 200
         r = await client.order(**{**BUY, "quantity": "2.000"})
         assert _code(r.json()) == -2019
@@ -94,21 +109,39 @@ class TestLifecycle:
         r = await client.signed(
             "PUT",
             "/fapi/v1/order",
-            [("symbol", "BTCUSDT"), ("orderId", oid), ("side", "BUY"), ("quantity", "0.020"), ("price", "59980.00")],
+            [
+                ("symbol", "BTCUSDT"),
+                ("orderId", oid),
+                ("side", "BUY"),
+                ("quantity", "0.020"),
+                ("price", "59980.00"),
+            ],
         )
         assert r.status_code == 200, r.text
         assert (r.json()["origQty"], r.json()["price"]) == ("0.020", "59980.00")
         r = await client.signed(
             "PUT",
             "/fapi/v1/order",
-            [("symbol", "BTCUSDT"), ("orderId", oid), ("side", "BUY"), ("quantity", "0.020"), ("price", "59980.00")],
+            [
+                ("symbol", "BTCUSDT"),
+                ("orderId", oid),
+                ("side", "BUY"),
+                ("quantity", "0.020"),
+                ("price", "59980.00"),
+            ],
         )
         assert _code(r.json()) == -5027
         # Re-priced through the book: it takes at once.
         r = await client.signed(
             "PUT",
             "/fapi/v1/order",
-            [("symbol", "BTCUSDT"), ("orderId", oid), ("side", "BUY"), ("quantity", "0.020"), ("price", "60000.10")],
+            [
+                ("symbol", "BTCUSDT"),
+                ("orderId", oid),
+                ("side", "BUY"),
+                ("quantity", "0.020"),
+                ("price", "60000.10"),
+            ],
         )
         assert r.json()["status"] == "FILLED"
         kinds = [u.o["x"] for u in client.sim.exchange.ledger.order_updates]
@@ -128,7 +161,9 @@ class TestLists:
         assert r.json()["orderId"] == first["orderId"]
         all_open = (await client.signed("GET", "/fapi/v1/openOrders")).json()
         assert {o["symbol"] for o in all_open} == {"BTCUSDT", "ETHUSDT"}
-        btc_open = (await client.signed("GET", "/fapi/v1/openOrders", [("symbol", "BTCUSDT")])).json()
+        btc_open = (
+            await client.signed("GET", "/fapi/v1/openOrders", [("symbol", "BTCUSDT")])
+        ).json()
         assert [o["orderId"] for o in btc_open] == [first["orderId"]]
         every = (await client.signed("GET", "/fapi/v1/allOrders", [("symbol", "BTCUSDT")])).json()
         assert [o["status"] for o in every] == ["NEW", "FILLED"]
@@ -137,7 +172,9 @@ class TestLists:
         assert trades[0]["side"] == "SELL"
         assert trades[0]["price"] == "60000.00"
         assert trades[0]["commission"] == "0.30000000"
-        await client.signed("DELETE", "/fapi/v1/order", [("symbol", "BTCUSDT"), ("orderId", str(first["orderId"]))])
+        await client.signed(
+            "DELETE", "/fapi/v1/order", [("symbol", "BTCUSDT"), ("orderId", str(first["orderId"]))]
+        )
         r = await client.signed(
             "GET", "/fapi/v1/openOrder", [("symbol", "BTCUSDT"), ("orderId", str(first["orderId"]))]
         )
@@ -155,7 +192,9 @@ class TestBatches:
             {**BUY, "price": "59980.00", "reduceOnly": "true"},
             {**BUY, "price": "59970.00", "quantity": 0.01},
         ]
-        r = await client.signed("POST", "/fapi/v1/batchOrders", [("batchOrders", json.dumps(items))])
+        r = await client.signed(
+            "POST", "/fapi/v1/batchOrders", [("batchOrders", json.dumps(items))]
+        )
         assert r.status_code == 200
         body = r.json()
         assert [row.get("code", row.get("status")) for row in body] == [
@@ -170,7 +209,9 @@ class TestBatches:
         assert stats["errors_by_code"] == {"-4120": 1, "-2022": 1, "-1121": 1}
 
     async def test_batch_too_big(self, client: SimClient) -> None:
-        r = await client.signed("POST", "/fapi/v1/batchOrders", [("batchOrders", json.dumps([BUY] * 6))])
+        r = await client.signed(
+            "POST", "/fapi/v1/batchOrders", [("batchOrders", json.dumps([BUY] * 6))]
+        )
         assert r.json()["code"] == -4082
 
     async def test_batch_cancel(self, client: SimClient) -> None:
@@ -178,7 +219,10 @@ class TestBatches:
         r = await client.signed(
             "DELETE",
             "/fapi/v1/batchOrders",
-            [("symbol", "BTCUSDT"), ("orderIdList", json.dumps([a["orderId"], 42]).replace(" ", ""))],
+            [
+                ("symbol", "BTCUSDT"),
+                ("orderIdList", json.dumps([a["orderId"], 42]).replace(" ", "")),
+            ],
         )
         first, second = r.json()
         assert first["status"] == "CANCELED"
@@ -193,7 +237,9 @@ class TestCountdown:
     ) -> None:
         await client.order(**BUY)
         r = await client.signed(
-            "POST", "/fapi/v1/countdownCancelAll", [("symbol", "BTCUSDT"), ("countdownTime", "2000")]
+            "POST",
+            "/fapi/v1/countdownCancelAll",
+            [("symbol", "BTCUSDT"), ("countdownTime", "2000")],
         )
         assert r.json() == {"symbol": "BTCUSDT", "countdownTime": "2000"}
         await trio.sleep(1.5)
@@ -209,7 +255,9 @@ class TestCountdown:
         await client.order(**BUY)
         for _ in range(3):
             await client.signed(
-                "POST", "/fapi/v1/countdownCancelAll", [("symbol", "BTCUSDT"), ("countdownTime", "2000")]
+                "POST",
+                "/fapi/v1/countdownCancelAll",
+                [("symbol", "BTCUSDT"), ("countdownTime", "2000")],
             )
             await trio.sleep(1.5)
         await client.signed(

@@ -28,7 +28,7 @@ class TestOneWay:
         assert pos.entry_price == Decimal("60000.10")
         realized = ex.ledger.executions[-1].realized_pnl
         assert realized == Decimal("3.99960000")  # 0.004 * (61000.00 - 60000.10)
-        assert account.wallet == Decimal("100000") - Decimal("0.3000005") + realized - Decimal(
+        assert account.wallet == Decimal(100000) - Decimal("0.3000005") + realized - Decimal(
             "0.122"
         )
         assert pos.unrealized(Decimal("61000.00")) == Decimal("5.99940")
@@ -160,9 +160,7 @@ class TestMargin:
             place(ex, "BUY", "1.000", "59000.00")
         assert err.value.code == -2019
         marks = ex.ledger.marks()
-        assert ex.ledger.account.order_margin(ex.ledger.open_orders_iter(), marks) == Decimal(
-            "59000"
-        )
+        assert ex.ledger.account.order_margin(ex.ledger.open_orders_iter(), marks) == Decimal(59000)
 
     def test_closing_orders_need_no_margin(self) -> None:
         ex = new_exchange()

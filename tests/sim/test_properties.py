@@ -57,9 +57,9 @@ def _run(seed: int, actions: list[tuple[object, ...]]) -> SimulatedExchange:
                 _, sym, n = act
                 pos = ex.ledger.account.position(str(sym), PositionSide.BOTH)
                 if pos.amount:
-                    qty = min(abs(pos.amount), Decimal(QTY[str(sym)]) * int(str(n)))
+                    cut = min(abs(pos.amount), Decimal(QTY[str(sym)]) * int(str(n)))
                     side = "SELL" if pos.amount > 0 else "BUY"
-                    place(ex, side, str(qty), symbol=str(sym), reduce_only=True)
+                    place(ex, side, str(cut), symbol=str(sym), reduce_only=True)
             elif kind == "move":
                 _, sym, offset = act
                 market = ex.ledger.symbol_market(str(sym))
@@ -73,9 +73,11 @@ def _run(seed: int, actions: list[tuple[object, ...]]) -> SimulatedExchange:
     return ex
 
 
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 5), actions=st.lists(action, max_size=40))
-def test_wallet_changes_by_realized_pnl_minus_fees(seed: int, actions: list[tuple[object, ...]]) -> None:
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 5), actions=st.lists(action, min_size=5, max_size=40))
+def test_wallet_changes_by_realized_pnl_minus_fees(
+    seed: int, actions: list[tuple[object, ...]]
+) -> None:
     ex = _run(seed, actions)
     executions = ex.ledger.executions
     realized = sum((e.realized_pnl for e in executions), Decimal(0))
@@ -83,8 +85,8 @@ def test_wallet_changes_by_realized_pnl_minus_fees(seed: int, actions: list[tupl
     assert ex.ledger.account.wallet - ex.config.initial_balance == realized - fees
 
 
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 5), actions=st.lists(action, max_size=40))
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 5), actions=st.lists(action, min_size=5, max_size=40))
 def test_positions_and_orders_add_up(seed: int, actions: list[tuple[object, ...]]) -> None:
     ex = _run(seed, actions)
     net: dict[str, Decimal] = defaultdict(Decimal)

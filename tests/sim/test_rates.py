@@ -88,11 +88,14 @@ class TestOverHttp:
     async def test_429_then_recovery(self, autojump_clock: trio.testing.MockClock) -> None:
         cfg = attrs.evolve(
             still_config(),
-            rate_limits=(RateLimit(kind="REQUEST_WEIGHT", interval="MINUTE", interval_num=1, limit=5),),
+            rate_limits=(
+                RateLimit(kind="REQUEST_WEIGHT", interval="MINUTE", interval_num=1, limit=5),
+            ),
         )
-        async with open_sim(cfg) as sim, httpx.AsyncClient(
-            transport=sim.transport, base_url=sim.base_url
-        ) as http:
+        async with (
+            open_sim(cfg) as sim,
+            httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as http,
+        ):
             statuses = [(await http.get("/fapi/v1/time")).status_code for _ in range(7)]
             assert statuses == [200] * 5 + [429] * 2
             r = await http.get("/fapi/v1/time")
@@ -109,7 +112,12 @@ class TestOverHttp:
     async def test_exchange_info_serves_the_configured_limits(self, client: SimClient) -> None:
         info = (await client.public("GET", "/fapi/v1/exchangeInfo")).json()
         assert info["rateLimits"] == [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": 2400,
+            },
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
             {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
         ]

@@ -42,8 +42,16 @@ def _with_symbol(with_symbol: int, without: int) -> Callable[[Params], int]:
     return lambda params: with_symbol if params.get("symbol") else without
 
 
+def _limit(params: Params) -> int:
+    """The ``limit`` parameter, or Binance's default of 500 when absent or malformed."""
+    try:
+        return int(params.get("limit", "500"))
+    except ValueError:
+        return 500
+
+
 def _depth_weight(params: Params) -> int:
-    limit = int(params.get("limit", "500"))
+    limit = _limit(params)
     if limit <= 50:
         return 2
     if limit <= 100:
@@ -54,7 +62,7 @@ def _depth_weight(params: Params) -> int:
 
 
 def _klines_weight(params: Params) -> int:
-    limit = int(params.get("limit", "500"))
+    limit = _limit(params)
     if limit < 100:
         return 1
     if limit < 500:

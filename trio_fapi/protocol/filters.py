@@ -38,6 +38,12 @@ _ORDER_TYPE_VALUES = frozenset(t.value for t in OrderType)
 _TIME_IN_FORCE_VALUES = frozenset(t.value for t in TimeInForce)
 
 
+def _decimals(step: Decimal) -> int:
+    """Decimal places of a tick or step as written ("0.10" has 2, as Binance counts)."""
+    exponent = step.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 def _multiple(value: Decimal, base: Decimal, step: Decimal) -> bool:
     return step == 0 or (value - base) % step == 0
 
@@ -244,8 +250,8 @@ class SymbolRules:
             "baseAsset": self.base_asset,
             "quoteAsset": self.quote_asset,
             "marginAsset": self.margin_asset,
-            "pricePrecision": max(0, -self.price_filter.tick_size.normalize().as_tuple().exponent),  # type: ignore[operator]
-            "quantityPrecision": max(0, -self.lot_size.step_size.normalize().as_tuple().exponent),  # type: ignore[operator]
+            "pricePrecision": _decimals(self.price_filter.tick_size),
+            "quantityPrecision": _decimals(self.lot_size.step_size),
             "filters": filters,
             "orderTypes": sorted(t.value for t in self.order_types),
             "timeInForce": sorted(t.value for t in self.time_in_force),

@@ -207,7 +207,8 @@ class Position:
             amount=_dec(p, "positionAmt"),
             entry_price=_dec(p, "entryPrice", "0"),
             mark_price=_dec(p, "markPrice", "0"),
-            unrealized_pnl=_dec(p, "unRealizedProfit", "0"),
+            # positionRisk says unRealizedProfit; account v2/v3 rows say unrealizedProfit.
+            unrealized_pnl=_dec(p, "unRealizedProfit", str(p.get("unrealizedProfit", "0"))),
             notional=_dec(p, "notional", "0"),
             leverage=int(str(lev)) if lev is not None else None,
             margin_type=str(mt) if mt is not None else None,

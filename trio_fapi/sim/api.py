@@ -25,7 +25,7 @@ import attrs
 from trio_fapi.actors._signing import sign_payload
 from trio_fapi.protocol.credentials import Credentials
 from trio_fapi.protocol.endpoints import Endpoint, endpoint_for
-from trio_fapi.protocol.numbers import to_decimal
+from trio_fapi.protocol.numbers import fmt, to_decimal
 
 from .account_routes import ROUTES as ACCOUNT_ROUTES
 from .algo import AlgoBook
@@ -293,7 +293,7 @@ class SimulatedExchange:
                 {
                     "symbol": p.symbol,
                     "positionSide": p.side.value,
-                    "positionAmt": str(p.amount),
+                    "positionAmt": fmt(p.amount),
                     "entryPrice": money(p.entry_price),
                 }
                 for p in account.positions.values()

@@ -12,7 +12,7 @@ from .commands import ModifyOrder, NewOrder, OrderRef
 from .context import RouteContext, Routes
 from .errors import SimError
 from .matching import within
-from .order_checks import check_filters, ensure_margin
+from .order_checks import check_filters, check_new_order, ensure_margin
 from .order_params import parse_modify, parse_new_order, parse_ref, parse_symbol
 from .params import Params
 from .records import SimOrder
@@ -99,6 +99,13 @@ def _item_params(item: object, name: str) -> Params:
 def new_order(ctx: RouteContext) -> object:
     """``POST /fapi/v1/order``."""
     return place_order(ctx, parse_new_order(ctx.params, ctx.exchange.config))
+
+
+def check_order(ctx: RouteContext) -> object:
+    """``POST /fapi/v1/order/test``: every check of a new order, nothing stored."""
+    cmd = parse_new_order(ctx.params, ctx.exchange.config)
+    check_new_order(ctx.exchange.ledger, cmd, ctx.now_ms)
+    return {}
 
 
 def new_batch(ctx: RouteContext) -> object:
@@ -273,6 +280,7 @@ def user_trades(ctx: RouteContext) -> object:
 
 ROUTES: Routes = {
     ("POST", "/fapi/v1/order"): new_order,
+    ("POST", "/fapi/v1/order/test"): check_order,
     ("PUT", "/fapi/v1/order"): modify,
     ("DELETE", "/fapi/v1/order"): cancel,
     ("GET", "/fapi/v1/order"): query,

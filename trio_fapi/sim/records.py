@@ -94,20 +94,24 @@ class SimOrder:
         on_grid = avg.quantize(self.tick) if self.tick > 0 else avg
         return on_grid if on_grid == avg else avg.quantize(_MONEY)
 
+    def avg_price_text(self) -> str:
+        """:attr:`avg_price` as REST answers and events print it."""
+        avg = self.avg_price
+        return quantized(avg, self.tick) if avg == 0 else fmt(avg)
+
     def quote_unit(self) -> Decimal:
         """The precision of ``price * qty`` (ticks times steps)."""
         return self.tick * self.step if self.tick > 0 and self.step > 0 else _MONEY
 
     def to_wire(self) -> dict[str, object]:
         """The order object of new / cancel / query / list answers (binance-fapi.md 6.5)."""
-        avg = self.avg_price
         return {
             "orderId": self.order_id,
             "symbol": self.symbol,
             "status": self.status.value,
             "clientOrderId": self.client_order_id,
             "price": quantized(self.price, self.tick),
-            "avgPrice": quantized(avg, self.tick) if avg == 0 else fmt(avg),
+            "avgPrice": self.avg_price_text(),
             "origQty": quantized(self.orig_qty, self.step),
             "executedQty": quantized(self.executed_qty, self.step),
             "cumQty": quantized(self.executed_qty, self.step),
@@ -167,7 +171,7 @@ class Execution:
             "orderId": self.order_id,
             "price": quantized(self.price, self.tick),
             "qty": quantized(self.qty, self.step),
-            "quoteQty": fmt(self.quote_qty),
+            "quoteQty": quantized(self.quote_qty, self.tick * self.step),
             "realizedPnl": money(self.realized_pnl),
             "side": self.side.value,
             "positionSide": self.position_side.value,
@@ -209,7 +213,7 @@ class OrderUpdate:
             "f": order.time_in_force.value,
             "q": quantized(order.orig_qty, order.step),
             "p": quantized(order.price, order.tick),
-            "ap": fmt(order.avg_price),
+            "ap": order.avg_price_text(),
             "sp": quantized(order.stop_price, order.tick),
             "x": execution_type,
             "X": order.status.value,
