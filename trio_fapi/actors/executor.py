@@ -490,6 +490,27 @@ class Executor:
         await self._ask(request.symbol, cmd)
         return self._unwrap(await slot.wait())
 
+    async def _by_id(
+        self,
+        kind: type[CancelOrder] | type[QueryOrder],
+        symbol: Symbol | str,
+        client_order_id: ClientOrderId | str,
+        strategy: str,
+    ) -> OrderSnapshot:
+        sym = Symbol(symbol) if isinstance(symbol, str) else symbol
+        cid = (
+            ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
+        )
+        slot: OneShot[OrderReply] = OneShot()
+        cmd = kind(
+            strategy=strategy,
+            client_order_id=cid,
+            deadline=trio.current_time() + self.config.order_deadline_s,
+            reply_to=slot,
+        )
+        await self._ask(sym, cmd)
+        return self._unwrap(await slot.wait())
+
     async def cancel_order(
         self,
         symbol: Symbol | str,
@@ -501,19 +522,7 @@ class Executor:
 
         A cancel that loses a race with a fill returns the FILLED order.
         """
-        sym = Symbol(symbol) if isinstance(symbol, str) else symbol
-        cid = (
-            ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
-        )
-        slot: OneShot[OrderReply] = OneShot()
-        cmd = CancelOrder(
-            strategy=strategy,
-            client_order_id=cid,
-            deadline=trio.current_time() + self.config.order_deadline_s,
-            reply_to=slot,
-        )
-        await self._ask(sym, cmd)
-        return self._unwrap(await slot.wait())
+        return await self._by_id(CancelOrder, symbol, client_order_id, strategy)
 
     async def query_order(
         self,
@@ -523,19 +532,7 @@ class Executor:
         strategy: str = "default",
     ) -> OrderSnapshot:
         """Ask the exchange for the order's state and apply it."""
-        sym = Symbol(symbol) if isinstance(symbol, str) else symbol
-        cid = (
-            ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
-        )
-        slot: OneShot[OrderReply] = OneShot()
-        cmd = QueryOrder(
-            strategy=strategy,
-            client_order_id=cid,
-            deadline=trio.current_time() + self.config.order_deadline_s,
-            reply_to=slot,
-        )
-        await self._ask(sym, cmd)
-        return self._unwrap(await slot.wait())
+        return await self._by_id(QueryOrder, symbol, client_order_id, strategy)
 
     async def cancel_all_orders(
         self, symbol: Symbol | str, *, strategy: str = "default"
