@@ -314,6 +314,12 @@ class _nullcontext:
         return None
 
 
+def _ms(samples: list[float], quantiles: tuple[float, ...]) -> str:
+    if not samples:
+        return "-"
+    return "/".join(f"{_percentile(samples, q) * 1000:.1f}" for q in quantiles)
+
+
 def _print_summary(console: Console, result: DemoResult) -> None:
     table = Table(title="summary")
     for col in (
@@ -329,8 +335,8 @@ def _print_summary(console: Console, result: DemoResult) -> None:
     ):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, t in result.tallies.items():
-        pl = "/".join(f"{_percentile(t.place_latency, q) * 1000:.1f}" for q in (0.5, 0.9, 0.99))
-        cl = "/".join(f"{_percentile(t.cancel_latency, q) * 1000:.1f}" for q in (0.5, 0.99))
+        pl = _ms(t.place_latency, (0.5, 0.9, 0.99))
+        cl = _ms(t.cancel_latency, (0.5, 0.99))
         table.add_row(
             name,
             str(t.placed),
