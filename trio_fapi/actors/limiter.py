@@ -143,7 +143,6 @@ class RateLimiter:
         self._paused_until = -math.inf  # trio time; all windows
         self._orders_paused_until = -math.inf
         self._banned_until = -math.inf
-        self._closed = False
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -178,7 +177,6 @@ class RateLimiter:
                         self._on_message(msg)
                 nursery.cancel_scope.cancel()
         finally:
-            self._closed = True
             for lane in self._lanes.values():
                 while lane:
                     req, _ = lane.popleft()

@@ -56,7 +56,7 @@ class OrderRecord:
     error: str | None = None
     failure: EngineError | None = None
     update_time: int = 0
-    sent_at: float = 0.0  # trio time of the last placement attempt
+    sent_at: float = 0.0  # trio time the placement's outcome arrived (no earlier than its send)
     settled: trio.Event = attrs.field(factory=trio.Event)
     busy: int = 0  # jobs in flight for this order
 

@@ -121,7 +121,6 @@ class SymbolOrderActor:
         self._orders: dict[ClientOrderId, OrderRecord] = {}
         self._seq: dict[str, int] = defaultdict(int)
         self._in_flight = 0
-        self._nursery: trio.Nursery | None = None
 
     def sender(self) -> trio.MemorySendChannel[OrderCommand]:
         """The actor's inbox (one handle; the executor owns it)."""
@@ -138,7 +137,6 @@ class SymbolOrderActor:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve commands until the inbox closes, then finish in-flight jobs."""
         async with trio.open_nursery() as nursery:
-            self._nursery = nursery
             poller = trio.CancelScope()
             nursery.start_soon(self._poll_loop, poller)
             task_status.started()

@@ -74,8 +74,6 @@ def check_filters(
     """
     rules = spec.rules
     try:
-        if price is not None:
-            rules.check_price(price)
         request = OrderRequest(
             symbol=Symbol(spec.symbol),
             side=side,
