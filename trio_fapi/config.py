@@ -13,6 +13,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +21,7 @@ import attrs
 from dotenv import dotenv_values
 
 from .actors.retry import RetryPolicy
+from .protocol.adaptive import ADAPTIVE_PRESETS, AdaptiveMode
 from .protocol.credentials import Credentials
 
 __all__ = ["BINANCE_FAPI_URL", "BINANCE_TESTNET_URL", "ExecutorConfig", "redact_url"]
@@ -58,6 +60,13 @@ def _check_base_url(_inst: object, _attr: object, value: str) -> None:
     raise ValueError(f"base_url {value!r}: use https://, or http:// only for a loopback simulator")
 
 
+def _frozen_shares(shares: Mapping[str, float]) -> Mapping[str, float]:
+    for name, share in shares.items():
+        if not share > 0:
+            raise ValueError(f"strategy_shares[{name!r}] must be positive, got {share!r}")
+    return MappingProxyType(dict(shares))
+
+
 @final
 @attrs.frozen(kw_only=True)
 class ExecutorConfig:
@@ -77,6 +86,20 @@ class ExecutorConfig:
         query_lag_s: Extra time before "no such order" counts as proof of absence.
         unknown_resolution_s: After this an unknown placement is escalated.
         drain_s: Bounded shutdown: in-flight work gets this long to finish.
+        max_in_flight_per_symbol: Order requests one symbol actor accepts at once.
+        limiter_reserve_fraction: Share of every rate window held for the
+            priority lane (cancels, risk-reducing orders, heartbeats).
+        limiter_adaptive: How throttling lowers the limits: ``"off"``,
+            ``"aggressive"`` (full limits, gentle back-off) or
+            ``"conservative"`` (20% headroom, hard back-off).
+        limiter_max_waiting: Requests the limiter queues before refusing with
+            ``Overloaded``.
+        limiter_max_waiting_per_strategy: The same bound for one strategy, so
+            one flood cannot fill the shared queue.
+        strategy_shares: Fair-queue weight per strategy name (default 1): a
+            strategy with share 2 gets twice the turns of one with share 1
+            when the windows are the bottleneck.
+        retry: Back-off for requests that are safe to retry.
         seed: Seeds retry jitter, for reproducible runs.
         proxy: An explicit HTTP(S) proxy URL.
     """
@@ -95,7 +118,19 @@ class ExecutorConfig:
     unknown_resolution_s: float = 30.0
     drain_s: float = 10.0
     max_in_flight_per_symbol: int = 256
-    limiter_reserve_fraction: float = 0.1
+    limiter_reserve_fraction: float = attrs.field(
+        default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
+    )
+    limiter_adaptive: AdaptiveMode = attrs.field(
+        default="aggressive", validator=attrs.validators.in_(tuple(ADAPTIVE_PRESETS))
+    )
+    limiter_max_waiting: int = attrs.field(default=10_000, validator=attrs.validators.gt(0))
+    limiter_max_waiting_per_strategy: int = attrs.field(
+        default=2_000, validator=attrs.validators.gt(0)
+    )
+    strategy_shares: Mapping[str, float] = attrs.field(
+        factory=dict, converter=_frozen_shares, eq=False
+    )
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     seed: int | None = None
     proxy: str | None = attrs.field(default=None, repr=lambda url: repr(redact_url(url)))

@@ -12,6 +12,7 @@ from trio_fapi.protocol.filters import RateLimit
 from trio_fapi.protocol.messages import (
     Lane,
     LimiterCommand,
+    ThrottleKind,
     ThrottleObserved,
     UsageObserved,
     WeightGranted,
@@ -119,6 +120,7 @@ class TestLanes:
                 RateLimit(kind="REQUEST_WEIGHT", interval="SECOND", interval_num=10, limit=10),
             ),
             reserve_fraction=0.2,
+            release_s=0.0,
         )
         channel = limiter.sender()
         order: list[tuple[str, float]] = []
@@ -198,12 +200,12 @@ class TestRefusals:
         async with trio.open_nursery() as nursery:
             await nursery.start(limiter.run)
             await channel.send(
-                ThrottleObserved(http_status=429, retry_after_s=70.0, orders_window=False)
+                ThrottleObserved(kind=ThrottleKind.IP_WEIGHT, http_status=429, retry_after_s=70.0)
             )
             await trio.testing.wait_all_tasks_blocked()
             # A later, shorter Retry-After never shortens the pause.
             await channel.send(
-                ThrottleObserved(http_status=429, retry_after_s=1.0, orders_window=False)
+                ThrottleObserved(kind=ThrottleKind.IP_WEIGHT, http_status=429, retry_after_s=1.0)
             )
             at, answer = await _ask(limiter, channel, weight=1)
             assert isinstance(answer, WeightGranted)
@@ -220,13 +222,16 @@ class TestRefusals:
         async with trio.open_nursery() as nursery:
             await nursery.start(limiter.run)
             await channel.send(
-                ThrottleObserved(http_status=418, retry_after_s=120.0, orders_window=False)
+                ThrottleObserved(kind=ThrottleKind.BANNED, http_status=418, retry_after_s=120.0)
             )
             await trio.testing.wait_all_tasks_blocked()
-            _, answer = await _ask(limiter, channel, weight=1, lane=Lane.PRIORITY)
+            # A deadline inside the ban cannot be met: refused at once, with the ban.
+            at, answer = await _ask(limiter, channel, weight=1, lane=Lane.PRIORITY, deadline=60.0)
             assert isinstance(answer, WeightRefused)
             assert isinstance(answer.error, IpBanned)
-            await trio.sleep(120.0)
-            _, answer = await _ask(limiter, channel, weight=1)
+            assert at == 0.0
+            # A deadline past the ban waits for its end, to the virtual instant.
+            at, answer = await _ask(limiter, channel, weight=1, deadline=500.0)
             assert isinstance(answer, WeightGranted)
+            assert at == 120.0
             nursery.cancel_scope.cancel()

@@ -33,6 +33,7 @@ from trio_fapi.protocol.wire import (
 )
 
 from .executor import Executor, HealthStatus, open_executor
+from .limiter import RateLimiter
 
 __all__ = ["ExchangeClient"]
 
@@ -97,6 +98,11 @@ class ExchangeClient:
         if self._executor is None:
             raise RuntimeError("use ExchangeClient inside 'async with'")
         return self._executor
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The shared limiter: ``get_status()``, ``reset()``, ``wait_for_capacity()``."""
+        return self.executor.rate_limiter
 
     # -- orders ------------------------------------------------------------------------
 

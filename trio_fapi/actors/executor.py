@@ -133,7 +133,12 @@ class Executor:
         self._offset_ms = 0
         self._rng = random.Random(config.seed)
         self._limiter = RateLimiter(
-            clock_ms=self._server_ms, reserve_fraction=config.limiter_reserve_fraction
+            clock_ms=self._server_ms,
+            reserve_fraction=config.limiter_reserve_fraction,
+            adaptive=config.limiter_adaptive,
+            max_waiting=config.limiter_max_waiting,
+            max_waiting_per_strategy=config.limiter_max_waiting_per_strategy,
+            shares=config.strategy_shares,
         )
         self._limiter_root = self._limiter.sender()
         self._pool = RestWorkerPool(
@@ -564,6 +569,15 @@ class Executor:
     def strategy(self, name: str) -> StrategyHandle:
         """A handle that places and cancels as ``name``."""
         return StrategyHandle(self, name)
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The limiter, for ``get_status()``, ``reset()``, ``wait_for_capacity()``."""
+        return self._limiter
+
+    async def set_strategy_share(self, name: str, share: float) -> None:
+        """Give strategy ``name`` this weight in the limiter's fair queues."""
+        await self._limiter.set_share(name, share)
 
     @asynccontextmanager
     async def subscribe(

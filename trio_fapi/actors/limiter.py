@@ -1,33 +1,42 @@
 """The rate-limiter actor: admits requests only when every Binance window has room.
 
-It models the windows as Binance counts them (fixed windows aligned to the
-server's clock: IP weight per minute, account orders per 10 s and per minute),
-charges each request its real weight from the endpoint catalogue, trusts the
-server's usage headers over its own estimate, and pauses on 429 / 418.
+The rules (windows, lanes, per-strategy fair queues, pauses, adaptive limits,
+backpressure) live in :class:`trio_fapi.protocol.admission.Admission`; this
+module is the trio shell around them. The actor owns the policy object, reads
+its inbox, answers every request exactly once through its one-shot slot, and
+sleeps until the policy says something may have changed: a window resets, the
+reserve is released, a pause or a deadline ends, the adaptive factor recovers.
 
-Requests wait in lanes: PRIORITY (cancels, risk-reducing orders, heartbeats) is
-served first and may use a reserved share of each window that the other lanes
-may not touch; ORDER before QUERY. A lower lane still moves when the higher one
-is blocked only on a window the lower one does not draw on (a full ORDERS
-window does not stop a query). Every request gets exactly one answer: a grant,
-or a refusal when its deadline passes, when the queue is full, or on shutdown.
+Producers hold clones of the inbox's send side (:meth:`RateLimiter.sender`).
+The user-facing calls of the original design (:meth:`get_status`,
+:meth:`reset`, :meth:`wait_for_capacity`) use the actor's own handle.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import attrs
 import trio
 
-from trio_fapi.protocol.errors import DeadlineExceeded, EngineClosed, IpBanned, Overloaded
+from trio_fapi.protocol.adaptive import ADAPTIVE_PRESETS, AdaptiveMode, AdaptivePolicy
+from trio_fapi.protocol.admission import (
+    DEFAULT_BAN_S,
+    Admission,
+    LaneWaits,
+    LimiterStatistics,
+    WindowStatistics,
+)
+from trio_fapi.protocol.errors import DeadlineExceeded, EngineClosed, EngineError
 from trio_fapi.protocol.filters import DEFAULT_RATE_LIMITS, RateLimit
 from trio_fapi.protocol.messages import (
     AcquireWeight,
     Lane,
     LimiterCommand,
+    ResetLimiter,
+    SetShare,
     ThrottleObserved,
     UsageObserved,
     WeightGranted,
@@ -36,88 +45,37 @@ from trio_fapi.protocol.messages import (
 
 from .reply import OneShot
 
-__all__ = ["LIMITER_INBOX_SIZE", "LimiterStatistics", "RateLimiter", "WindowStatistics"]
+__all__ = [
+    "DEFAULT_BAN_S",
+    "LIMITER_INBOX_SIZE",
+    "LaneWaits",
+    "LimiterStatistics",
+    "RateLimiter",
+    "WindowStatistics",
+]
 
 #: Buffer of the limiter's inbox. Producers block beyond it (back-pressure).
 LIMITER_INBOX_SIZE = 256
-#: Ban length assumed for a 418 without Retry-After (Binance's minimum ban).
-DEFAULT_BAN_S = 120.0
-
-
-@attrs.frozen(kw_only=True)
-class WindowStatistics:
-    """One window's state."""
-
-    name: str
-    limit: int
-    used: int
-    resets_in_s: float
-
-
-@attrs.frozen(kw_only=True)
-class LimiterStatistics:
-    """A snapshot of the limiter."""
-
-    windows: tuple[WindowStatistics, ...]
-    waiting_by_lane: dict[str, int]
-    granted: int
-    refused: int
-    throttles_observed: int
-    paused_for_s: float
-    banned_for_s: float
-
-
-class _Window:
-    """One fixed window, aligned to epoch time like Binance's counters."""
-
-    __slots__ = ("_next_used", "index", "kind", "length_s", "limit", "reserve", "used")
-
-    def __init__(self, rate: RateLimit, reserve_fraction: float) -> None:
-        self.kind = "weight" if rate.kind == "REQUEST_WEIGHT" else "orders"
-        self.length_s = rate.window_s
-        self.limit = rate.limit
-        self.reserve = int(rate.limit * reserve_fraction)
-        self.index = -1
-        self.used = 0
-        self._next_used = 0
-
-    @property
-    def name(self) -> str:
-        unit = "s" if self.length_s < 60 else "m"
-        n = int(self.length_s if self.length_s < 60 else self.length_s // 60)
-        return f"{self.kind}_{n}{unit}"
-
-    def roll(self, now_s: float) -> None:
-        idx = int(now_s // self.length_s)
-        if idx != self.index:
-            carried = self._next_used if idx == self.index + 1 else 0
-            self.index, self.used, self._next_used = idx, carried, 0
-
-    def cost(self, weight: int, orders: int) -> int:
-        return weight if self.kind == "weight" else orders
-
-    def fits(self, cost: int, now_s: float, *, priority: bool) -> bool:
-        self.roll(now_s)
-        cap = self.limit if priority else self.limit - self.reserve
-        return cost == 0 or self.used + cost <= cap
-
-    def charge(self, cost: int, now_s: float, edge_s: float) -> None:
-        self.used += cost
-        # A request granted just before the boundary may be counted by the server
-        # in the next window: count it in both (conservative).
-        if self.remaining_s(now_s) < edge_s:
-            self._next_used += cost
-
-    def observe(self, used: int, now_s: float) -> None:
-        self.roll(now_s)
-        self.used = max(self.used, used)
-
-    def remaining_s(self, now_s: float) -> float:
-        return (self.index + 1) * self.length_s - now_s
 
 
 class RateLimiter:
-    """The scheduler in front of the REST pool."""
+    """The scheduler in front of the REST pool.
+
+    Args:
+        clock_ms: Server time in epoch milliseconds (the synced clock), so the
+            windows line up with the exchange's.
+        rate_limits: The windows; exchangeInfo's replace them at start-up.
+        reserve_fraction: Share of every window held for the priority lane.
+        max_waiting: Queue bound over all lanes and strategies.
+        max_waiting_per_strategy: Queue bound for one strategy, so one flood
+            cannot fill the shared bound.
+        edge_s: A grant this close to a window's end is also counted in the
+            next window (the server may see it after the reset).
+        release_s: In a window's last ``release_s`` the unused reserve opens
+            to every lane.
+        adaptive: ``"off"``, ``"aggressive"``, ``"conservative"`` or a policy.
+        shares: Fair-queue weight per strategy (default 1).
+    """
 
     def __init__(
         self,
@@ -126,23 +84,29 @@ class RateLimiter:
         rate_limits: tuple[RateLimit, ...] = DEFAULT_RATE_LIMITS,
         reserve_fraction: float = 0.1,
         max_waiting: int = 10_000,
+        max_waiting_per_strategy: int = 2_000,
         edge_s: float = 0.25,
+        release_s: float = 1.0,
+        adaptive: AdaptiveMode | AdaptivePolicy = "off",
+        shares: Mapping[str, float] | None = None,
     ) -> None:
         self._clock_ms = clock_ms
-        self._windows = [_Window(r, reserve_fraction) for r in rate_limits]
-        self._lanes: dict[Lane, deque[tuple[AcquireWeight, float]]] = {
-            lane: deque() for lane in Lane
-        }
-        self._max_waiting = max_waiting
-        self._edge_s = edge_s
+        policy = ADAPTIVE_PRESETS[adaptive] if isinstance(adaptive, str) else adaptive
+        self._rules = Admission(
+            rate_limits,
+            reserve_fraction=reserve_fraction,
+            edge_s=edge_s,
+            release_s=release_s,
+            adaptive=policy,
+            max_waiting=max_waiting,
+            max_waiting_per_strategy=max_waiting_per_strategy,
+            shares=shares,
+        )
+        self.adaptive_mode = adaptive if isinstance(adaptive, str) else "custom"
         self._send, self._inbox = trio.open_memory_channel[LimiterCommand](LIMITER_INBOX_SIZE)
+        self._own = self._send.clone()
         self._wakeup = trio.Event()
-        self._granted = 0
-        self._refused = 0
-        self._throttles = 0
-        self._paused_until = -math.inf  # trio time; all windows
-        self._orders_paused_until = -math.inf
-        self._banned_until = -math.inf
+        self._ids = itertools.count(1)
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -151,16 +115,12 @@ class RateLimiter:
         return self._send.clone()
 
     def set_rate_limits(self, rate_limits: tuple[RateLimit, ...]) -> None:
-        """Adopt the limits from exchangeInfo, keeping usage already counted."""
-        reserve = (
-            self._windows[0].reserve / max(1, self._windows[0].limit) if self._windows else 0.1
-        )
-        old = {w.name: w for w in self._windows}
-        fresh = [_Window(r, reserve) for r in rate_limits]
-        for w in fresh:
-            if w.name in old:
-                w.index, w.used = old[w.name].index, old[w.name].used
-        self._windows = fresh
+        """Adopt the limits from exchangeInfo, keeping usage already counted.
+
+        Called by the executor during start-up, in the limiter's own thread of
+        control before any strategy runs.
+        """
+        self._rules.set_rate_limits(rate_limits)
         self._wakeup.set()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -177,10 +137,9 @@ class RateLimiter:
                         self._on_message(msg)
                 nursery.cancel_scope.cancel()
         finally:
-            for lane in self._lanes.values():
-                while lane:
-                    req, _ = lane.popleft()
-                    self._refuse(req, EngineClosed())
+            self._own.close()
+            for msg in self._rules.drain():
+                msg.reply_to.send(WeightRefused(request_id=msg.request_id, error=EngineClosed()))
 
     # -- requests ----------------------------------------------------------------------
 
@@ -194,6 +153,7 @@ class RateLimiter:
         lane: Lane,
         strategy: str,
         deadline: float,
+        probe: bool = False,
     ) -> WeightGranted | WeightRefused:
         """Ask for admission through ``channel`` and wait for the answer."""
         slot: OneShot[WeightGranted | WeightRefused] = OneShot()
@@ -205,10 +165,14 @@ class RateLimiter:
             strategy=strategy,
             deadline=deadline,
             reply_to=slot,
+            probe=probe,
         )
         start = trio.current_time()
         with trio.move_on_at(deadline):
-            await channel.send(msg)
+            try:
+                await channel.send(msg)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                return WeightRefused(request_id=request_id, error=EngineClosed())
             return await slot.wait()
         if slot.done:
             return await slot.wait()
@@ -216,154 +180,119 @@ class RateLimiter:
             request_id=request_id, error=DeadlineExceeded(waited_s=trio.current_time() - start)
         )
 
+    async def wait_for_capacity(
+        self,
+        *,
+        weight: int = 1,
+        orders: int = 0,
+        lane: Lane = Lane.QUERY,
+        strategy: str = "default",
+        timeout_s: float = math.inf,
+    ) -> bool:
+        """Wait until a request of this size would be admitted; charge nothing.
+
+        The wait takes its fair turn behind what ``strategy`` already queued, so
+        a strategy can pace itself on the shared budget instead of queueing work
+        it may no longer want when the budget comes back.
+
+        Returns:
+            True when there is room, False if ``timeout_s`` passed first or the
+            limiter refused (a ban outlasting the timeout, shutdown).
+        """
+        answer = await self.acquire(
+            self._own,
+            request_id=next(self._ids),
+            weight=weight,
+            orders=orders,
+            lane=lane,
+            strategy=strategy,
+            deadline=trio.current_time() + timeout_s,
+            probe=True,
+        )
+        return isinstance(answer, WeightGranted)
+
+    async def set_share(self, strategy: str, share: float) -> None:
+        """Weight ``strategy`` in the fair queues (default 1; 2 gets twice the turns)."""
+        await self._own.send(SetShare(strategy=strategy, share=share))
+
+    async def reset(self) -> None:
+        """Forget local usage estimates and adaptive penalties.
+
+        Pauses and bans stay: they are the server's decisions. The next
+        response's usage headers restore the estimates.
+        """
+        slot: OneShot[None] = OneShot()
+        await self._own.send(ResetLimiter(reply_to=slot))
+        await slot.wait()
+
     # -- actor internals -----------------------------------------------------------------
 
     def _on_message(self, msg: LimiterCommand) -> None:
         now = trio.current_time()
         match msg:
             case AcquireWeight():
-                waiting = sum(len(q) for q in self._lanes.values())
-                if waiting >= self._max_waiting:
-                    self._refuse(msg, Overloaded(queue="rate limiter"))
-                else:
-                    self._lanes[msg.lane].append((msg, now))
+                error = self._rules.submit(msg, now)
+                if error is not None:
+                    self._refuse(msg, error)
             case UsageObserved():
-                now_s = self._clock_ms() / 1000
-                for w in self._windows:
-                    if w.kind == "weight" and msg.used_weight_1m is not None and w.length_s == 60:
-                        w.observe(msg.used_weight_1m, now_s)
-                    elif (
-                        w.kind == "orders" and w.length_s == 10 and msg.order_count_10s is not None
-                    ):
-                        w.observe(msg.order_count_10s, now_s)
-                    elif w.kind == "orders" and w.length_s == 60 and msg.order_count_1m is not None:
-                        w.observe(msg.order_count_1m, now_s)
+                self._rules.observe_usage(msg, self._clock_ms() / 1000)
             case ThrottleObserved():
-                self._throttles += 1
-                self._on_throttle(msg, now)
+                self._rules.observe_throttle(msg, now, self._clock_ms())
+            case SetShare():
+                self._rules.set_share(msg.strategy, msg.share)
+            case ResetLimiter():
+                self._rules.reset()
+                msg.reply_to.send(None)
         self._wakeup.set()
 
-    def _on_throttle(self, msg: ThrottleObserved, now: float) -> None:
-        now_s = self._clock_ms() / 1000
-        retry = msg.retry_after_s or 0.0
-        if msg.http_status == 418:
-            self._banned_until = max(self._banned_until, now + (retry or DEFAULT_BAN_S))
-            return
-        affected = [w for w in self._windows if (w.kind == "orders") or not msg.orders_window]
-        rest = max((w.remaining_s(now_s) for w in affected), default=0.0)
-        until = now + max(retry, rest)
-        if msg.orders_window:
-            self._orders_paused_until = max(self._orders_paused_until, until)
-        else:
-            self._paused_until = max(self._paused_until, until)
-
-    def _refuse(self, req: AcquireWeight, error: Exception) -> None:
-        self._refused += 1
-        req.reply_to.send(WeightRefused(request_id=req.request_id, error=error))  # type: ignore[arg-type]
+    @staticmethod
+    def _refuse(msg: AcquireWeight, error: EngineError) -> None:
+        msg.reply_to.send(WeightRefused(request_id=msg.request_id, error=error))
 
     async def _admit_loop(self) -> None:
         while True:
             self._wakeup = trio.Event()
-            wait = self._admit_ready()
-            if wait is None:
+            step = self._rules.step(trio.current_time(), self._clock_ms() / 1000)
+            for msg, error in step.refused:
+                self._refuse(msg, error)
+            for msg, waited in step.granted:
+                msg.reply_to.send(WeightGranted(request_id=msg.request_id, waited_s=waited))
+            if step.wake_in_s is None:
                 await self._wakeup.wait()
             else:
-                with trio.move_on_after(max(wait, 0.0)):
+                with trio.move_on_after(step.wake_in_s):
                     await self._wakeup.wait()
-
-    def _admit_ready(self) -> float | None:
-        """Grant what fits now, refuse what expired; return how long to sleep."""
-        now = trio.current_time()
-        now_s = self._clock_ms() / 1000
-        next_deadline = math.inf
-        for lane in self._lanes.values():
-            if any(req.deadline <= now for req, _ in lane):
-                keep: deque[tuple[AcquireWeight, float]] = deque()
-                for req, since in lane:
-                    if req.deadline <= now:
-                        self._refuse(req, DeadlineExceeded(waited_s=now - since))
-                    else:
-                        keep.append((req, since))
-                lane.clear()
-                lane.extend(keep)
-            for req, _ in lane:
-                next_deadline = min(next_deadline, req.deadline)
-        waits: list[float] = [next_deadline - now] if next_deadline < math.inf else []
-        if now < self._banned_until:
-            for lane in self._lanes.values():
-                while lane:
-                    req, _ = lane.popleft()
-                    self._refuse(
-                        req,
-                        IpBanned(
-                            http_status=418,
-                            code=-1003,
-                            msg="IP banned; no requests until the ban ends",
-                            retry_after=self._banned_until - now,
-                        ),
-                    )
-            return None
-        blocked: set[int] = set()
-        for lane_id in Lane:
-            queue = self._lanes[lane_id]
-            priority = lane_id is Lane.PRIORITY
-            while queue:
-                req, since = queue[0]
-                needs = {
-                    i for i, w in enumerate(self._windows) if w.cost(req.weight, req.orders) > 0
-                }
-                if needs & blocked:
-                    break
-                paused = self._pause_left(now, req)
-                if paused > 0:
-                    waits.append(paused)
-                    blocked |= needs
-                    break
-                full = [
-                    i
-                    for i in needs
-                    if not self._windows[i].fits(
-                        self._windows[i].cost(req.weight, req.orders), now_s, priority=priority
-                    )
-                ]
-                if full:
-                    waits.append(min(self._windows[i].remaining_s(now_s) for i in full))
-                    blocked |= needs
-                    break
-                queue.popleft()
-                for i in needs:
-                    w = self._windows[i]
-                    w.charge(w.cost(req.weight, req.orders), now_s, self._edge_s)
-                self._granted += 1
-                req.reply_to.send(WeightGranted(request_id=req.request_id, waited_s=now - since))
-        return min(waits) if waits else None
-
-    def _pause_left(self, now: float, req: AcquireWeight) -> float:
-        left = self._paused_until - now
-        if req.orders > 0:
-            left = max(left, self._orders_paused_until - now)
-        return left
 
     # -- observation ---------------------------------------------------------------------
 
     def statistics(self) -> LimiterStatistics:
-        """Used and limit per window, queue depth per lane, pause state."""
-        now = trio.current_time()
-        now_s = self._clock_ms() / 1000
-        windows = []
-        for w in self._windows:
-            w.roll(now_s)
-            windows.append(
-                WindowStatistics(
-                    name=w.name, limit=w.limit, used=w.used, resets_in_s=w.remaining_s(now_s)
-                )
-            )
-        return LimiterStatistics(
-            windows=tuple(windows),
-            waiting_by_lane={lane.name: len(q) for lane, q in self._lanes.items()},
-            granted=self._granted,
-            refused=self._refused,
-            throttles_observed=self._throttles,
-            paused_for_s=max(0.0, self._paused_until - now, self._orders_paused_until - now),
-            banned_for_s=max(0.0, self._banned_until - now),
-        )
+        """Used and limit per window, queue depths, wait percentiles, pauses."""
+        return self._rules.statistics(trio.current_time(), self._clock_ms() / 1000)
+
+    def get_status(self) -> dict[str, Any]:
+        """The statistics as plain JSON-ready data (the original notes' name)."""
+        stats = self.statistics()
+        return {
+            "windows": {
+                w.name: {
+                    "used": w.used,
+                    "limit": w.limit,
+                    "effective_limit": w.effective_limit,
+                    "reserve": w.reserve,
+                    "resets_in_s": round(w.resets_in_s, 3),
+                }
+                for w in stats.windows
+            },
+            "waiting_by_lane": stats.waiting_by_lane,
+            "waiting_by_strategy": stats.waiting_by_strategy,
+            "wait_p99_s_by_lane": {lane: w.p99_s for lane, w in stats.waits_by_lane.items()},
+            "granted": stats.granted,
+            "refused": stats.refused,
+            "throttles": stats.throttles_by_kind,
+            "paused_for_s": stats.paused_for_s,
+            "orders_paused_for_s": stats.orders_paused_for_s,
+            "busy_paused_for_s": stats.busy_paused_for_s,
+            "banned_for_s": stats.banned_for_s,
+            "adaptive_mode": self.adaptive_mode,
+            "adaptive_factor": stats.adaptive_factor,
+        }

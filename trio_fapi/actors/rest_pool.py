@@ -35,8 +35,6 @@ from trio_fapi.protocol.errors import (
     CredentialsRequired,
     EngineError,
     ExchangeUnavailable,
-    IpBanned,
-    RateLimited,
     RequestTimedOut,
 )
 from trio_fapi.protocol.messages import (
@@ -45,9 +43,11 @@ from trio_fapi.protocol.messages import (
     RestFailed,
     RestOutcome,
     RestSucceeded,
+    ThrottleKind,
     ThrottleObserved,
     UsageObserved,
 )
+from trio_fapi.protocol.throttles import throttle_for
 from trio_fapi.protocol.wire import Outcome, classify, exchange_error
 
 from ._redact import install_log_redaction
@@ -214,6 +214,9 @@ class RestWorkerPool:
             )
             raise
         if response is None:
+            await self._limiter.send(
+                ThrottleObserved(kind=ThrottleKind.SERVER_ERROR, http_status=408)
+            )
             return failed(Outcome.UNKNOWN, RequestTimedOut(after_s=call.timeout_s, path=path))
         await self._observe(response)
         body = response.content
@@ -238,14 +241,9 @@ class RestWorkerPool:
             )
         retry_after = _retry_after(response.headers)
         error = exchange_error(response.status_code, body, path=path, retry_after=retry_after)
-        if isinstance(error, RateLimited | IpBanned):
-            await self._limiter.send(
-                ThrottleObserved(
-                    http_status=response.status_code,
-                    retry_after_s=retry_after,
-                    orders_window=error.code == -1015,
-                )
-            )
+        throttle = throttle_for(error, retry_after_s=retry_after)
+        if throttle is not None:
+            await self._limiter.send(throttle)
         return failed(classify(error), error)
 
     async def _observe(self, response: httpx.Response) -> None:

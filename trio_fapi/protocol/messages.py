@@ -43,12 +43,15 @@ __all__ = [
     "OrderSucceeded",
     "OrderUnknown",
     "PlaceOrder",
+    "ResetLimiter",
     "QueryOrder",
     "ReplyTo",
     "RestCall",
     "RestFailed",
     "RestOutcome",
     "RestSucceeded",
+    "SetShare",
+    "ThrottleKind",
     "ThrottleObserved",
     "UsageObserved",
     "WeightGranted",
@@ -110,6 +113,8 @@ class AcquireWeight:
     strategy: str
     deadline: float  # trio clock
     reply_to: ReplyTo[WeightGranted | WeightRefused] = attrs.field(eq=False, repr=False)
+    #: Wait for the turn and the room, but charge nothing (``wait_for_capacity``).
+    probe: bool = False
 
 
 @final
@@ -122,17 +127,61 @@ class UsageObserved:
     order_count_1m: int | None
 
 
+class ThrottleKind(enum.Enum):
+    """What a throttling answer says about the exchange's budget."""
+
+    #: 429 / -1003: the IP's request-weight window is spent.
+    IP_WEIGHT = "ip_weight"
+    #: -1015: the account's ORDERS window is spent.
+    ORDER_RATE = "order_rate"
+    #: 418: the IP is banned; nothing may be sent until the ban ends.
+    BANNED = "banned"
+    #: 503 -1008: system-level protection; new orders back off, while cancels and
+    #: risk-reducing orders are exempt.
+    SERVER_BUSY = "server_busy"
+    #: 5xx or a timeout: no pause, but the adaptive limits come down.
+    SERVER_ERROR = "server_error"
+
+
 @final
 @attrs.frozen(kw_only=True)
 class ThrottleObserved:
-    """A 429 or 418 answer: pause the affected windows."""
+    """A throttling answer: pause the affected windows, lower adaptive limits.
 
+    Attributes:
+        kind: Which budget the answer is about.
+        http_status: The HTTP status (429, 418, 503...).
+        retry_after_s: The ``Retry-After`` header, when sent.
+        ban_until_ms: For a 418, the server time the ban ends, read from the
+            "IP banned until <epoch-ms>" message.
+        window_s: For -1015, the window the message names ("per 10 SECOND").
+    """
+
+    kind: ThrottleKind
     http_status: int
-    retry_after_s: float | None
-    orders_window: bool  # -1015: only the ORDERS windows are affected
+    retry_after_s: float | None = None
+    ban_until_ms: int | None = None
+    window_s: float | None = None
 
 
-LimiterCommand = AcquireWeight | UsageObserved | ThrottleObserved
+@final
+@attrs.frozen(kw_only=True)
+class SetShare:
+    """Give ``strategy`` this weight in the limiter's fair queues (default 1)."""
+
+    strategy: str
+    share: float = attrs.field(validator=attrs.validators.gt(0))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ResetLimiter:
+    """Forget local usage estimates and adaptive penalties (never pauses or bans)."""
+
+    reply_to: ReplyTo[None] = attrs.field(eq=False, repr=False)
+
+
+LimiterCommand = AcquireWeight | UsageObserved | ThrottleObserved | SetShare | ResetLimiter
 
 # -- REST pool --------------------------------------------------------------------------
 
