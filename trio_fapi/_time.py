@@ -29,4 +29,5 @@ class AnchoredClock:
         self._trio_t0 = trio.current_time()
 
     def __call__(self) -> int:
-        return self._epoch_ms + int((trio.current_time() - self._trio_t0) * 1000)
+        # round, not int: float noise in trio time must not lose a millisecond.
+        return self._epoch_ms + round((trio.current_time() - self._trio_t0) * 1000)

@@ -1,4 +1,4 @@
-"""The ``trio-fapi`` command: ``demo`` and ``sim``."""
+"""The ``trio-fapi`` command: ``demo``, ``sim`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -30,15 +30,32 @@ def main() -> None:
     help="Write a JSON report of every order placed.",
 )
 @click.option("--no-live", is_flag=True, help="Print only the summary.")
+@click.option(
+    "--paper",
+    is_flag=True,
+    help="Trade on an in-process paper broker (random-walk market, simulated latency).",
+)
 def demo(
-    base_url: str | None, seconds: float, seed: int, report: Path | None, no_live: bool
+    base_url: str | None,
+    seconds: float,
+    seed: int,
+    report: Path | None,
+    no_live: bool,
+    paper: bool,
 ) -> None:
     """Run several strategies at once, then print a summary."""
     from trio_fapi.demo import run_demo
 
+    if paper and base_url is not None:
+        raise click.UsageError("--paper trades in-process; it cannot be combined with --base-url")
     trio.run(
         lambda: run_demo(
-            base_url=base_url, seconds=seconds, seed=seed, report=report, live=not no_live
+            base_url=base_url,
+            seconds=seconds,
+            seed=seed,
+            report=report,
+            live=not no_live,
+            paper=paper,
         )
     )
 
@@ -49,18 +66,91 @@ def demo(
 @click.option("--api-key", default="sim-key", show_default=True)
 @click.option("--api-secret", default="sim-secret", show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def sim(host: str, port: int, api_key: str, api_secret: str, seed: int) -> None:
+@click.option(
+    "--weight-per-1m",
+    type=click.IntRange(min=1),
+    default=2400,
+    show_default=True,
+    help="REQUEST_WEIGHT limit per minute (per IP).",
+)
+@click.option(
+    "--orders-per-10s",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="ORDERS limit per 10 seconds (per account).",
+)
+@click.option(
+    "--orders-per-1m",
+    type=click.IntRange(min=1),
+    default=1200,
+    show_default=True,
+    help="ORDERS limit per minute (per account).",
+)
+@click.option(
+    "--ban-after",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Requests refused during a running Retry-After before a 418 IP ban.",
+)
+@click.option(
+    "--ban-s",
+    type=click.IntRange(min=1),
+    default=120,
+    show_default=True,
+    help="First ban length in seconds; each further ban doubles, up to 3 days.",
+)
+@click.option(
+    "--faults",
+    "fault_spec",
+    default=None,
+    metavar="SPEC",
+    help="Faults to inject, e.g. seed=7,p503unknown=0.05,pdrop=0.05 (see docs/testing.md).",
+)
+def sim(
+    host: str,
+    port: int,
+    api_key: str,
+    api_secret: str,
+    seed: int,
+    weight_per_1m: int,
+    orders_per_10s: int,
+    orders_per_1m: int,
+    ban_after: int,
+    ban_s: int,
+    fault_spec: str | None,
+) -> None:
     """Serve the simulated exchange over HTTP on a loopback address."""
     import attrs
 
-    from trio_fapi.sim import default_config, serve_sim
+    from trio_fapi.protocol.filters import RateLimit
+    from trio_fapi.sim import BanPolicy, default_config, parse_fault_spec, serve_sim
 
-    config = attrs.evolve(default_config(seed=seed), api_key=api_key, api_secret=api_secret)
+    try:
+        faults = parse_fault_spec(fault_spec) if fault_spec else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    config = attrs.evolve(
+        default_config(seed=seed),
+        api_key=api_key,
+        api_secret=api_secret,
+        rate_limits=(
+            RateLimit(
+                kind="REQUEST_WEIGHT", interval="MINUTE", interval_num=1, limit=weight_per_1m
+            ),
+            RateLimit(kind="ORDERS", interval="SECOND", interval_num=10, limit=orders_per_10s),
+            RateLimit(kind="ORDERS", interval="MINUTE", interval_num=1, limit=orders_per_1m),
+        ),
+        ban_policy=BanPolicy(violations=ban_after, first_ban_s=ban_s),
+    )
 
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
             bound = await nursery.start(
-                lambda task_status: serve_sim(config, host=host, port=port, task_status=task_status)
+                lambda task_status: serve_sim(
+                    config, faults=faults, host=host, port=port, task_status=task_status
+                )
             )
             click.echo(
                 f"trio-fapi sim listening on http://{host}:{bound} (key {api_key})", err=True
@@ -68,3 +158,41 @@ def sim(host: str, port: int, api_key: str, api_secret: str, seed: int) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         trio.run(serve)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that run in-process, on virtual time."""
+
+
+@bench.command("limiter")
+@click.option("--strategies", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option(
+    "--demand",
+    type=click.FloatRange(min=0, min_open=True),
+    default=3.0,
+    show_default=True,
+    help="Each strategy asks for this many times its fair share of the windows.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Virtual seconds of trading.",
+)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_limiter(strategies: int, demand: float, seconds: float, seed: int, as_json: bool) -> None:
+    """Many strategies share one account's order windows: throughput, 429s, fairness."""
+    import json
+
+    from trio_fapi.bench.limiter import run_limiter_bench
+
+    result = run_limiter_bench(strategies=strategies, demand=demand, seconds=seconds, seed=seed)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+        return
+    for key, value in result.to_json().items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        click.echo(f"{key:>18}  {shown}")

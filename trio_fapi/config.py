@@ -96,9 +96,15 @@ class ExecutorConfig:
             ``Overloaded``.
         limiter_max_waiting_per_strategy: The same bound for one strategy, so
             one flood cannot fill the shared queue.
+        rate_limit_fraction: The part of every exchange limit this process may
+            use. Several processes on one account or IP split the limits, e.g.
+            0.5 each for two.
         strategy_shares: Fair-queue weight per strategy name (default 1): a
             strategy with share 2 gets twice the turns of one with share 1
             when the windows are the bottleneck.
+        clock_sync_interval_s: How often the server clock offset is measured
+            again (it is also measured after every -1021).
+        clock_sync_samples: Round trips per measurement (the median is used).
         retry: Back-off for requests that are safe to retry.
         seed: Seeds retry jitter, for reproducible runs.
         proxy: An explicit HTTP(S) proxy URL.
@@ -128,9 +134,14 @@ class ExecutorConfig:
     limiter_max_waiting_per_strategy: int = attrs.field(
         default=2_000, validator=attrs.validators.gt(0)
     )
+    rate_limit_fraction: float = attrs.field(
+        default=1.0, validator=[attrs.validators.gt(0), attrs.validators.le(1)]
+    )
     strategy_shares: Mapping[str, float] = attrs.field(
         factory=dict, converter=_frozen_shares, eq=False
     )
+    clock_sync_interval_s: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))
+    clock_sync_samples: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     seed: int | None = None
     proxy: str | None = attrs.field(default=None, repr=lambda url: repr(redact_url(url)))

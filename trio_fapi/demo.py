@@ -10,6 +10,9 @@ It shows live progress, cancels what is still open, and prints a summary:
 orders, fills, fees, PnL, rate-limit headroom and latency percentiles.
 ``--base-url`` points it at any Binance-compatible endpoint instead (a
 ``trio-fapi sim`` server, or testnet with keys from the environment).
+``--paper`` runs the same strategies, unchanged, on a paper broker
+(:mod:`trio_fapi.paper`) whose market follows a seeded random walk, with a
+simulated network latency.
 """
 
 from __future__ import annotations
@@ -170,12 +173,25 @@ def _table(ex: Executor, tallies: dict[str, _Tally], elapsed: float) -> Table:
     return table
 
 
+#: The paper venue's simulated round trip, in milliseconds (seeded draws).
+PAPER_LATENCY_MS = (2, 8)
+
+
 @asynccontextmanager
 async def _venue(
-    base_url: str | None, seed: int
+    base_url: str | None, seed: int, *, paper: bool = False
 ) -> AsyncIterator[tuple[ExecutorConfig, httpx.AsyncBaseTransport | None]]:
-    """The embedded simulated exchange, or the endpoint the user named."""
-    if base_url is None:
+    """The embedded simulated exchange, a paper broker, or the endpoint the user named."""
+    if paper:
+        if base_url is not None:
+            raise ValueError("paper trading runs in-process: give --paper or --base-url, not both")
+        from trio_fapi.paper import PaperBroker, RandomWalkFeed, open_paper_venue
+
+        broker = PaperBroker({"USDT": 100_000}, seed=seed)
+        broker.set_latency_simulation(*PAPER_LATENCY_MS)
+        async with open_paper_venue(broker, feeds=[RandomWalkFeed()], poll_interval_s=0.5) as venue:
+            yield venue.config, venue.transport
+    elif base_url is None:
         from trio_fapi.sim import default_config, open_sim
 
         sim_config = default_config(seed=seed)
@@ -212,13 +228,27 @@ async def run_demo(
     report: Path | None = None,
     console: Console | None = None,
     live: bool = True,
+    paper: bool = False,
 ) -> DemoResult:
-    """Run the demo strategies and return what happened."""
+    """Run the demo strategies and return what happened.
+
+    Args:
+        base_url: A Binance-compatible endpoint; ``None`` runs in-process.
+        seconds: How long the strategies trade.
+        seed: Seeds the venue and the engine's jitter.
+        report: Where to write a JSON report of every order.
+        console: Where to print (a fresh one by default).
+        live: Show a live table while trading.
+        paper: Trade on an in-process paper broker instead of the simulated exchange.
+
+    Raises:
+        ValueError: Both ``paper`` and ``base_url`` were given.
+    """
     # Without a terminal rich assumes 80 columns; the summary needs more.
     console = console or Console(width=None if sys.stdout.isatty() else 140)
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     async with (
-        _venue(base_url, seed) as (config, transport),
+        _venue(base_url, seed, paper=paper) as (config, transport),
         open_executor(config, transport=transport) as ex,
     ):
         start = trio.current_time()

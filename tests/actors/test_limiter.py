@@ -235,3 +235,122 @@ class TestRefusals:
             assert isinstance(answer, WeightGranted)
             assert at == 120.0
             nursery.cancel_scope.cancel()
+
+
+class TestUserCalls:
+    """The original notes' names: get_status(), reset(), wait_for_capacity()."""
+
+    async def test_wait_for_capacity_waits_for_room_and_charges_nothing(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0
+        )
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            for _ in range(5):
+                await _ask(limiter, channel, orders=1)
+            assert not await limiter.wait_for_capacity(orders=1, lane=Lane.ORDER, timeout_s=4)
+            assert trio.current_time() == 4.0
+            assert await limiter.wait_for_capacity(orders=1, lane=Lane.ORDER)
+            assert trio.current_time() == 10.0
+            assert limiter.get_status()["windows"]["orders_10s"]["used"] == 0
+            nursery.cancel_scope.cancel()
+
+    async def test_reset_forgets_the_estimate_but_not_a_pause(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(WEIGHT_1M,), reserve_fraction=0
+        )
+        channel = limiter.sender()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            await _ask(limiter, channel, weight=60, lane=Lane.QUERY)
+            await channel.send(
+                ThrottleObserved(kind=ThrottleKind.IP_WEIGHT, http_status=429, retry_after_s=5)
+            )
+            await limiter.reset()
+            status = limiter.get_status()
+            assert status["windows"]["weight_1m"]["used"] == 0
+            assert status["paused_for_s"] == 60.0
+            at, answer = await _ask(limiter, channel, weight=1, lane=Lane.QUERY)
+            assert isinstance(answer, WeightGranted)
+            assert at == 60.0
+            nursery.cancel_scope.cancel()
+
+    async def test_status_shows_queues_per_strategy_and_wait_percentiles(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0
+        )
+        channel = limiter.sender()
+        seen: dict[str, object] = {}
+
+        async def ask(strategy: str) -> None:
+            await limiter.acquire(
+                channel,
+                request_id=1,
+                weight=0,
+                orders=1,
+                lane=Lane.ORDER,
+                strategy=strategy,
+                deadline=1e9,
+            )
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            async with trio.open_nursery() as burst:
+                for i in range(8):
+                    burst.start_soon(ask, "a" if i < 6 else "b")
+                await trio.testing.wait_all_tasks_blocked()
+                seen.update(limiter.get_status())
+            nursery.cancel_scope.cancel()
+        waiting = seen["waiting_by_strategy"]
+        assert isinstance(waiting, dict)
+        assert sum(waiting.values()) == 3
+        stats = limiter.statistics()
+        assert stats.waits_by_lane["ORDER"].samples == 8
+        assert stats.waits_by_lane["ORDER"].max_s == 10.0
+        assert stats.waits_by_lane["ORDER"].p50_s == 0.0
+
+    async def test_set_share_weights_a_strategy(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        limiter = RateLimiter(
+            clock_ms=AnchoredClock(epoch_ms=0), rate_limits=(ORDERS_10S,), reserve_fraction=0
+        )
+        channel = limiter.sender()
+        grants: list[str] = []
+
+        async def ask(strategy: str) -> None:
+            await limiter.acquire(
+                channel,
+                request_id=1,
+                weight=0,
+                orders=1,
+                lane=Lane.ORDER,
+                strategy=strategy,
+                deadline=1e9,
+            )
+            grants.append(strategy)
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(limiter.run)
+            await limiter.set_share("big", 4.0)
+            for _ in range(5):  # fill the first window
+                await ask("warm-up")
+            async with trio.open_nursery() as burst:
+                for _ in range(20):
+                    burst.start_soon(ask, "big")
+                    burst.start_soon(ask, "small")
+                await trio.testing.wait_all_tasks_blocked()
+                await trio.sleep(10)  # one window: 5 grants among 40 waiting
+                await trio.testing.wait_all_tasks_blocked()
+                window = grants[5:]
+                assert window.count("big") == 4
+                assert window.count("small") == 1
+                burst.cancel_scope.cancel()
+            nursery.cancel_scope.cancel()

@@ -87,7 +87,8 @@ class TestOrderCounts:
             for i in range(size)
         ]
         ep = endpoint(name)
-        assert ep.order_count({"batchOrders": json.dumps(batch)}) == size
+        # Binance counts a batch as 5 in the 10 s window whatever its size.
+        assert ep.order_count({"batchOrders": json.dumps(batch)}) == 5
         assert ep.weight({"batchOrders": json.dumps(batch)}) == 5
 
     @pytest.mark.parametrize("name", ["cancel_order", "query_order", "depth", "account"])

@@ -8,7 +8,7 @@ import trio
 import trio.testing
 
 from trio_fapi.protocol.filters import RateLimit
-from trio_fapi.sim import open_sim
+from trio_fapi.sim import BanPolicy, SimConfig, open_sim
 from trio_fapi.sim.rates import RateLimiter
 
 from .conftest import SimClient, still_config
@@ -121,3 +121,63 @@ class TestOverHttp:
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
             {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
         ]
+
+
+class TestBans:
+    """Ignoring 429s gets the IP banned with 418, for longer each time."""
+
+    @staticmethod
+    def _config(violations: int = 3, first_ban_s: int = 120) -> SimConfig:
+        return attrs.evolve(
+            still_config(),
+            rate_limits=(
+                RateLimit(kind="REQUEST_WEIGHT", interval="MINUTE", interval_num=1, limit=5),
+            ),
+            ban_policy=BanPolicy(violations=violations, first_ban_s=first_ban_s),
+        )
+
+    async def test_ignored_429s_escalate_to_a_ban_that_doubles(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        async with (
+            open_sim(self._config()) as sim,
+            httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as http,
+        ):
+            statuses = [(await http.get("/fapi/v1/time")).status_code for _ in range(9)]
+            # 5 fit, one 429, then three more while its Retry-After runs: banned.
+            assert statuses == [200] * 5 + [429] * 3 + [418]
+            banned = await http.get("/fapi/v1/time")
+            assert banned.status_code == 418
+            body = banned.json()
+            assert body["code"] == -1003
+            until = sim.exchange.rates.banned_until_ms()
+            assert f"IP banned until {until}" in body["msg"]
+            assert until - sim.now_ms() == 120_000
+            assert int(banned.headers["Retry-After"]) == 120
+            await trio.sleep(120)
+            assert (await http.get("/fapi/v1/time")).status_code == 200
+            # Do it again: the second ban lasts twice as long.
+            while (await http.get("/fapi/v1/time")).status_code != 418:
+                pass
+            assert sim.exchange.rates.banned_until_ms() - sim.now_ms() == 240_000
+            stats = sim.stats()
+            assert stats["ip_bans"] == 2
+            assert stats["http_418"] == 3
+            assert stats["http_429"] == stats["rate_limited"]
+
+    async def test_a_client_that_honours_retry_after_is_never_banned(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        async with (
+            open_sim(self._config(violations=1)) as sim,
+            httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as http,
+        ):
+            for _ in range(40):
+                r = await http.get("/fapi/v1/time")
+                if r.status_code == 429:
+                    await trio.sleep(int(r.headers["Retry-After"]))
+            stats = sim.stats()
+            assert stats["http_418"] == 0
+            assert stats["ip_bans"] == 0
+            assert isinstance(stats["http_429"], int)
+            assert stats["http_429"] > 0

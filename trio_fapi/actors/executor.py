@@ -14,7 +14,6 @@ symbols, filter violations, position-mode mismatches (faults.md rows 54-61).
 from __future__ import annotations
 
 import random
-import statistics as stats
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -33,7 +32,12 @@ from trio_fapi.protocol.errors import (
     Overloaded,
     UnknownSymbol,
 )
-from trio_fapi.protocol.filters import ExchangeInfo, SymbolRules
+from trio_fapi.protocol.filters import (
+    DEFAULT_RATE_LIMITS,
+    ExchangeInfo,
+    SymbolRules,
+    scale_rate_limits,
+)
 from trio_fapi.protocol.ids import ClientOrderId, Symbol
 from trio_fapi.protocol.messages import (
     CancelAllDone,
@@ -62,6 +66,7 @@ from trio_fapi.protocol.wire import (
     VenueOrder,
 )
 
+from .clock_sync import ClockSync, ClockSyncStatistics
 from .events import EventBus
 from .limiter import LimiterStatistics, RateLimiter
 from .reply import OneShot
@@ -93,6 +98,7 @@ class ExecutorStatistics:
     rest: RestPoolStatistics
     symbols: tuple[SymbolStatistics, ...]
     clock_offset_ms: int
+    clock: ClockSyncStatistics
     events_dropped: int
 
 
@@ -130,10 +136,17 @@ class Executor:
         self.config = config
         self._nursery = nursery
         self._clock = AnchoredClock()
-        self._offset_ms = 0
+        self._clock_sync = ClockSync(
+            fetch_server_ms=self._fetch_server_ms,
+            clock=self._clock,
+            samples=config.clock_sync_samples,
+            min_samples=min(3, config.clock_sync_samples),
+            interval_s=config.clock_sync_interval_s,
+        )
         self._rng = random.Random(config.seed)
         self._limiter = RateLimiter(
             clock_ms=self._server_ms,
+            rate_limits=scale_rate_limits(DEFAULT_RATE_LIMITS, config.rate_limit_fraction),
             reserve_fraction=config.limiter_reserve_fraction,
             adaptive=config.limiter_adaptive,
             max_waiting=config.limiter_max_waiting,
@@ -145,7 +158,7 @@ class Executor:
             base_url=config.base_url,
             credentials=config.credentials,
             clock_ms=self._clock,
-            server_offset_ms=lambda: self._offset_ms,
+            server_offset_ms=self._clock_sync.offset_ms,
             limiter=self._limiter.sender(),
             transport_factory=(lambda: _SharedTransport(transport)) if transport else None,
             workers=config.rest_workers,
@@ -173,7 +186,14 @@ class Executor:
         )
 
     def _server_ms(self) -> int:
-        return self._clock() + self._offset_ms
+        return self._clock_sync.now_ms()
+
+    async def _fetch_server_ms(self) -> int:
+        payload = await self._call("time", {}, lane=Lane.PRIORITY)
+        server = payload.get("serverTime") if isinstance(payload, Mapping) else None
+        if not isinstance(server, int) or isinstance(server, bool):
+            raise EngineError("GET /fapi/v1/time answered without an integer serverTime")
+        return server
 
     def _new_requester(self) -> Requester:
         return Requester(
@@ -183,6 +203,7 @@ class Executor:
             request_timeout_s=self.config.request_timeout_s,
             retry=self.config.retry,
             rng=random.Random(self._rng.random()),
+            resync_clock=self._clock_sync.resync,
         )
 
     # -- life cycle ---------------------------------------------------------------------
@@ -190,7 +211,9 @@ class Executor:
     async def _start(self) -> None:
         await self._nursery.start(self._limiter.run)
         await self._nursery.start(self._pool.run)
-        await self.sync_clock()
+        await self._nursery.start(self._clock_sync.run)
+        if not self._clock_sync.statistics().synced:
+            raise EngineError("could not read the exchange's clock (GET /fapi/v1/time)")
         await self.exchange_info(refresh=True)
         if self.config.credentials is not None:
             payload = await self._call("position_mode", {}, lane=Lane.QUERY)
@@ -209,24 +232,16 @@ class Executor:
         """The tag that prefixes this run's client order ids."""
         return self._session
 
-    async def sync_clock(self, samples: int = 3) -> int:
-        """Measure the server clock offset (median of round-trip midpoints).
+    async def sync_clock(self) -> int:
+        """Measure the server clock offset now (median of round-trip midpoints).
+
+        The clock-sync actor also does this periodically and after -1021.
 
         Returns:
             The offset in milliseconds that signed timestamps now carry.
         """
-        offsets = []
-        for _ in range(samples):
-            before = self._clock()
-            payload = await self._call("time", {}, lane=Lane.PRIORITY)
-            after = self._clock()
-            if isinstance(payload, Mapping) and isinstance(payload.get("serverTime"), int):
-                server = payload["serverTime"]
-                assert isinstance(server, int)
-                offsets.append(server - (before + after) // 2)
-        if offsets:
-            self._offset_ms = int(stats.median(offsets))
-        return self._offset_ms
+        await self._clock_sync.resync()
+        return self._clock_sync.offset_ms()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -322,7 +337,9 @@ class Executor:
             if not isinstance(payload, Mapping):
                 raise EngineError("exchangeInfo is not an object")
             self._info = ExchangeInfo.from_wire(payload)
-            self._limiter.set_rate_limits(self._info.rate_limits)
+            await self._limiter.set_rate_limits(
+                scale_rate_limits(self._info.rate_limits, self.config.rate_limit_fraction)
+            )
         return self._info
 
     async def server_time(self) -> int:
@@ -345,14 +362,14 @@ class Executor:
                 ok=False,
                 latency_s=trio.current_time() - start,
                 server_time_ms=None,
-                clock_offset_ms=self._offset_ms,
+                clock_offset_ms=self._clock_sync.offset_ms(),
                 error=str(exc),
             )
         return HealthStatus(
             ok=True,
             latency_s=trio.current_time() - start,
             server_time_ms=server,
-            clock_offset_ms=self._offset_ms,
+            clock_offset_ms=self._clock_sync.offset_ms(),
         )
 
     async def klines(
@@ -593,7 +610,8 @@ class Executor:
             limiter=self._limiter.statistics(),
             rest=self._pool.statistics(),
             symbols=tuple(a.statistics() for a in self._actors.values()),
-            clock_offset_ms=self._offset_ms,
+            clock_offset_ms=self._clock_sync.offset_ms(),
+            clock=self._clock_sync.statistics(),
             events_dropped=self._bus.dropped,
         )
 

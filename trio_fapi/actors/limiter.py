@@ -36,6 +36,7 @@ from trio_fapi.protocol.messages import (
     Lane,
     LimiterCommand,
     ResetLimiter,
+    SetRateLimits,
     SetShare,
     ThrottleObserved,
     UsageObserved,
@@ -114,14 +115,9 @@ class RateLimiter:
         """A new handle for producers (close it when done). Call before ``run``."""
         return self._send.clone()
 
-    def set_rate_limits(self, rate_limits: tuple[RateLimit, ...]) -> None:
-        """Adopt the limits from exchangeInfo, keeping usage already counted.
-
-        Called by the executor during start-up, in the limiter's own thread of
-        control before any strategy runs.
-        """
-        self._rules.set_rate_limits(rate_limits)
-        self._wakeup.set()
+    async def set_rate_limits(self, rate_limits: tuple[RateLimit, ...]) -> None:
+        """Adopt the limits from exchangeInfo, keeping usage already counted."""
+        await self._own.send(SetRateLimits(rate_limits=rate_limits))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; waiting requests are refused on the way out."""
@@ -240,6 +236,8 @@ class RateLimiter:
                 self._rules.observe_throttle(msg, now, self._clock_ms())
             case SetShare():
                 self._rules.set_share(msg.strategy, msg.share)
+            case SetRateLimits():
+                self._rules.set_rate_limits(msg.rate_limits)
             case ResetLimiter():
                 self._rules.reset()
                 msg.reply_to.send(None)

@@ -10,14 +10,21 @@ is reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 
+from trio_fapi.protocol.codes import BinanceErrorCode
 from trio_fapi.protocol.endpoints import Endpoint
-from trio_fapi.protocol.errors import DeadlineExceeded, RequestTimedOut
+from trio_fapi.protocol.errors import (
+    DeadlineExceeded,
+    EngineError,
+    ExchangeError,
+    RequestTimedOut,
+)
 from trio_fapi.protocol.messages import (
     Lane,
     LimiterCommand,
@@ -34,6 +41,11 @@ from .retry import RetryPolicy, retryable
 
 __all__ = ["Requester"]
 
+#: Answers that mean "your timestamp is off": re-measure the clock, then retry.
+_CLOCK_CODES = frozenset(
+    {BinanceErrorCode.INVALID_TIMESTAMP, BinanceErrorCode.ME_RECVWINDOW_REJECT}
+)
+
 
 class Requester:
     """Sends requests through the limiter and the pool on behalf of its owner."""
@@ -47,6 +59,7 @@ class Requester:
         request_timeout_s: float,
         retry: RetryPolicy,
         rng: random.Random,
+        resync_clock: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._limiter = limiter
         self._limiter_channel = limiter_channel
@@ -54,6 +67,7 @@ class Requester:
         self._timeout_s = request_timeout_s
         self._retry = retry
         self._rng = rng
+        self._resync_clock = resync_clock
         self._ids = itertools.count(1)
 
     async def aclose(self) -> None:
@@ -107,6 +121,15 @@ class Requester:
                 return outcome
             if attempt >= policy.attempts:
                 return outcome
+            if (
+                self._resync_clock is not None
+                and isinstance(outcome.error, ExchangeError)
+                and outcome.error.code in _CLOCK_CODES
+            ):
+                # -1021 / -5028: not executed. Every retry would carry the same
+                # skew, so measure the server clock again first (faults.md row 22).
+                with trio.move_on_at(deadline), contextlib.suppress(EngineError):
+                    await self._resync_clock()  # a failed round keeps the last offset
             pause = policy.delay(attempt, self._rng)
             if trio.current_time() + pause >= deadline:
                 return outcome

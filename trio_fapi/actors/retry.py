@@ -44,7 +44,7 @@ def retryable(failure: RestFailed, *, idempotent: bool) -> bool:
     """Whether resending the same request is safe after ``failure``.
 
     - NOT_SENT: always (nothing reached the exchange).
-    - REJECTED: only when the refusal is transient (throttling, -1021 clock skew,
+    - REJECTED: only when the refusal is transient (429, 418, -1021 clock skew,
       503 "Service Unavailable", -1001); a deterministic refusal would fail again.
     - UNKNOWN: only for idempotent requests (reads). A write with an unknown
       outcome is resolved by evidence instead.
@@ -54,9 +54,10 @@ def retryable(failure: RestFailed, *, idempotent: bool) -> bool:
     if failure.outcome is Outcome.UNKNOWN:
         return idempotent
     error = failure.error
-    if isinstance(error, IpBanned):
-        return False  # the limiter holds everything until the ban ends
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | IpBanned):
+        # Not executed. The limiter has paused (or banned) the window, so the
+        # retry waits there until the server allows it, or is refused at its
+        # deadline (at once when a ban outlasts it).
         return True
     if isinstance(error, ExchangeRejected) and error.http_status >= 500:
         return True

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .orders import OrderRequest
 
 __all__ = [
+    "scale_rate_limits",
     "DEFAULT_RATE_LIMITS",
     "ExchangeInfo",
     "LotSize",
@@ -112,6 +113,16 @@ class RateLimit:
             "intervalNum": self.interval_num,
             "limit": self.limit,
         }
+
+
+def scale_rate_limits(rate_limits: tuple[RateLimit, ...], fraction: float) -> tuple[RateLimit, ...]:
+    """This process's part of the account's limits (several processes split them).
+
+    Each limit is rounded down, and never below 1.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    return tuple(attrs.evolve(r, limit=max(1, int(r.limit * fraction))) for r in rate_limits)
 
 
 #: Binance's documented defaults (binance-fapi.md section 3.1).

@@ -17,6 +17,7 @@ import attrs
 from .endpoints import Endpoint
 from .enums import OrderSide, OrderStatus, OrderType
 from .errors import EngineError
+from .filters import RateLimit
 from .ids import ClientOrderId, Symbol, VenueOrderId
 from .orders import OrderRequest
 from .wire import Outcome
@@ -50,6 +51,7 @@ __all__ = [
     "RestFailed",
     "RestOutcome",
     "RestSucceeded",
+    "SetRateLimits",
     "SetShare",
     "ThrottleKind",
     "ThrottleObserved",
@@ -175,13 +177,23 @@ class SetShare:
 
 @final
 @attrs.frozen(kw_only=True)
+class SetRateLimits:
+    """Adopt these windows (from exchangeInfo), keeping the usage already counted."""
+
+    rate_limits: tuple[RateLimit, ...]
+
+
+@final
+@attrs.frozen(kw_only=True)
 class ResetLimiter:
     """Forget local usage estimates and adaptive penalties (never pauses or bans)."""
 
     reply_to: ReplyTo[None] = attrs.field(eq=False, repr=False)
 
 
-LimiterCommand = AcquireWeight | UsageObserved | ThrottleObserved | SetShare | ResetLimiter
+LimiterCommand = (
+    AcquireWeight | UsageObserved | ThrottleObserved | SetShare | SetRateLimits | ResetLimiter
+)
 
 # -- REST pool --------------------------------------------------------------------------
 

@@ -15,15 +15,15 @@ from .messages import ThrottleKind, ThrottleObserved
 __all__ = ["throttle_for"]
 
 _BANNED_UNTIL = re.compile(r"banned until (\d{10,})", re.IGNORECASE)
-_PER_WINDOW = re.compile(r"per\s+(\d+)\s*(SECOND|MINUTE|HOUR|DAY)", re.IGNORECASE)
-_UNIT_S = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86400.0}
+_PER_WINDOW = re.compile(r"per\s+(\d+)\s*(SECOND|MINUTE|HOUR|DAY|S|M|H|D)\b", re.IGNORECASE)
+_UNIT_S = {"S": 1.0, "M": 60.0, "H": 3600.0, "D": 86400.0}
 
 
 def _window_s(msg: str) -> float | None:
     match = _PER_WINDOW.search(msg)
     if match is None:
         return None
-    return int(match.group(1)) * _UNIT_S[match.group(2).upper()]
+    return int(match.group(1)) * _UNIT_S[match.group(2)[0].upper()]
 
 
 def throttle_for(error: ExchangeError, *, retry_after_s: float | None) -> ThrottleObserved | None:

@@ -4,7 +4,9 @@ The core (:class:`SimulatedExchange`) is pure: a seeded market, a ledger of
 orders, fills and positions, rate limits and Binance's authentication, driven
 by ``handle(request, now_ms)``. :func:`open_sim` runs it as an actor behind an
 httpx transport (for tests on trio's virtual clock); :func:`serve_sim` serves
-the same actor over loopback HTTP for third-party clients.
+the same actor over loopback HTTP for third-party clients. Both take a
+:class:`FaultPlan` (or its one-line form, :func:`parse_fault_spec`) to drop,
+lose, delay or corrupt answers, skew the clock, lag queries and race fills.
 """
 
 from .actor import SIM_BASE_URL as SIM_BASE_URL
@@ -19,6 +21,17 @@ from .config import SimConfig as SimConfig
 from .config import SymbolSpec as SymbolSpec
 from .config import default_config as default_config
 from .errors import SimError as SimError
+from .fault_spec import FaultSpecError as FaultSpecError
+from .fault_spec import format_fault_spec as format_fault_spec
+from .fault_spec import parse_fault_spec as parse_fault_spec
+from .faults import ORDER_ROUTES as ORDER_ROUTES
+from .faults import SIGNED_ROUTES as SIGNED_ROUTES
+from .faults import FaultKind as FaultKind
+from .faults import FaultPlan as FaultPlan
+from .faults import FaultStep as FaultStep
+from .faults import InjectedFault as InjectedFault
+from .injector import Severed as Severed
+from .rates import BanPolicy as BanPolicy
 from .records import Execution as Execution
 from .records import OrderUpdate as OrderUpdate
 from .records import SimOrder as SimOrder
@@ -26,9 +39,18 @@ from .server import serve_sim as serve_sim
 
 __all__ = [
     "AlgoOrder",
+    "BanPolicy",
     "Execution",
+    "FaultKind",
+    "FaultPlan",
+    "FaultSpecError",
+    "FaultStep",
+    "InjectedFault",
+    "ORDER_ROUTES",
     "OrderUpdate",
+    "SIGNED_ROUTES",
     "SIM_BASE_URL",
+    "Severed",
     "SimConfig",
     "SimError",
     "SimHandle",
@@ -39,6 +61,8 @@ __all__ = [
     "SimulatedExchange",
     "SymbolSpec",
     "default_config",
+    "format_fault_spec",
     "open_sim",
+    "parse_fault_spec",
     "serve_sim",
 ]

@@ -7,8 +7,10 @@ written down, so tests can compute them by hand:
   quantity-weighted average; a fill reducing it realizes
   ``closed_qty * (fill_price - entry) * direction``;
 - realized PnL and commissions are rounded to eight decimals (as Binance
-  prints them) and applied to the wallet as they happen, so
-  ``wallet - initial == sum(realized) - sum(commission)`` holds exactly;
+  prints them) and applied to the wallet as they happen, and so are funding
+  payments (``-amount * mark * rate``: with a positive rate longs pay), so
+  ``wallet - initial == sum(realized) - sum(commission) + sum(funding)``
+  holds exactly;
 - initial margin is ``notional / leverage``, for positions at the mark price
   and for open orders at their limit price. Open orders that can only close
   the current position reserve nothing; reduce-only orders reserve nothing;
@@ -43,7 +45,9 @@ class PositionState:
     """One position (``BOTH`` in one-way mode, ``LONG``/``SHORT`` in hedge mode).
 
     ``amount`` is signed: negative is short (also for ``SHORT`` in hedge mode,
-    as Binance reports it).
+    as Binance reports it). ``realized``, ``commission`` and ``funding``
+    accumulate over the position's life (what it earned before fees, what its
+    fills paid, what funding paid it), so PnL can be reported per symbol.
     """
 
     symbol: str
@@ -51,6 +55,9 @@ class PositionState:
     amount: Decimal = _ZERO
     entry_price: Decimal = _ZERO
     update_time: int = 0
+    realized: Decimal = _ZERO
+    commission: Decimal = _ZERO
+    funding: Decimal = _ZERO
 
     def unrealized(self, mark: Decimal) -> Decimal:
         """Unrealized PnL at ``mark``."""
@@ -70,6 +77,7 @@ class Account:
     positions: dict[tuple[str, PositionSide], PositionState] = attrs.field(factory=dict)
     realized_total: Decimal = _ZERO
     fees_total: Decimal = _ZERO
+    funding_total: Decimal = _ZERO
     update_time: int = 0
 
     def leverage_of(self, symbol: str) -> int:
@@ -143,11 +151,38 @@ class Account:
         pos.amount = new_amount
         pos.update_time = now_ms
         fee = commission.quantize(_MONEY)
+        pos.realized += realized
+        pos.commission += fee
         self.wallet += realized - fee
         self.realized_total += realized
         self.fees_total += fee
         self.update_time = now_ms
         return realized
+
+    def apply_funding(
+        self, symbol: str, mark: Decimal, rate: Decimal, now_ms: int
+    ) -> list[tuple[PositionState, Decimal]]:
+        """Settle one funding payment on every open position of ``symbol``.
+
+        Binance charges ``position notional * rate`` at each funding time: with a
+        positive rate longs pay shorts. The payment is rounded to eight decimals
+        and booked to the wallet at once, like a fee.
+
+        Returns:
+            Each position that paid or received, with what the wallet gained.
+        """
+        settled: list[tuple[PositionState, Decimal]] = []
+        for pos in list(self.positions.values()):
+            if pos.symbol != symbol or pos.amount == 0:
+                continue
+            payment = (-pos.amount * mark * rate).quantize(_MONEY)
+            pos.funding += payment
+            pos.update_time = now_ms
+            self.wallet += payment
+            self.funding_total += payment
+            self.update_time = now_ms
+            settled.append((pos, payment))
+        return settled
 
     # -- margin -------------------------------------------------------------------
 

@@ -14,6 +14,14 @@ fault tests (faults.md part d, items 3 and 4):
 A ticker task moves the market every ``config.tick_s`` on trio's clock, so
 under ``MockClock(autojump_threshold=0)`` prices, stops and resting fills
 advance in virtual time.
+
+Faults (a :class:`~trio_fapi.sim.faults.FaultPlan`) are applied here, around
+the exchange, by a :class:`~trio_fapi.sim.injector.FaultInjector`, so both
+front ends inject them the same way. A delayed answer waits on trio's clock in
+the actor's nursery; a severed connection reaches the in-process transport as
+the httpx exception a real network raises: ``httpx.ConnectError`` when the
+request never arrived, ``httpx.RemoteProtocolError`` ("Server disconnected
+without sending a response.") when it was applied and the answer lost.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from trio_fapi._time import AnchoredClock
 
 from .api import SimRequest, SimResponse, SimulatedExchange
 from .config import SimConfig, default_config
+from .faults import FaultPlan, InjectedFault
+from .injector import FaultInjector, Severed
 
 __all__ = ["SIM_BASE_URL", "SIM_INBOX_SIZE", "SimHandle", "SimTransport", "open_sim"]
 
@@ -54,15 +64,15 @@ class _Call:
 
     request: SimRequest
     done: trio.Event = attrs.field(factory=trio.Event)
-    response: SimResponse | None = None
+    response: SimResponse | Severed | None = None
 
-    def reply(self, response: SimResponse) -> None:
+    def reply(self, response: SimResponse | Severed) -> None:
         """Fill the slot; harmless when the requester has gone."""
         if not self.done.is_set():
             self.response = response
             self.done.set()
 
-    async def wait(self) -> SimResponse:
+    async def wait(self) -> SimResponse | Severed:
         await self.done.wait()
         assert self.response is not None
         return self.response
@@ -78,7 +88,10 @@ class SimTransport(httpx.AsyncBaseTransport):
         """Send the request to the actor and wait for its answer.
 
         Raises:
-            httpx.ConnectError: The simulator has shut down (nothing was applied).
+            httpx.ConnectError: The simulator has shut down, or a fault dropped
+                the request (nothing was applied).
+            httpx.RemoteProtocolError: A fault lost the answer after the
+                exchange applied the request.
         """
         body = await request.aread()
         call = _Call(
@@ -90,7 +103,7 @@ class SimTransport(httpx.AsyncBaseTransport):
                 headers=dict(request.headers.items()),
             )
         )
-        response = await _submit(self._inbox, call, request)
+        response = _unsevered(await _deliver(self._inbox, call, request), request)
         return httpx.Response(
             status_code=response.status,
             headers=list(response.headers.items()),
@@ -99,9 +112,9 @@ class SimTransport(httpx.AsyncBaseTransport):
         )
 
 
-async def _submit(
+async def _deliver(
     inbox: trio.MemorySendChannel[_Call], call: _Call, request: httpx.Request | None
-) -> SimResponse:
+) -> SimResponse | Severed:
     try:
         await inbox.send(call)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -109,11 +122,26 @@ async def _submit(
     return await call.wait()
 
 
+def _unsevered(outcome: SimResponse | Severed, request: httpx.Request | None) -> SimResponse:
+    """The response, or the httpx exception a real network gives for a dead connection."""
+    if not isinstance(outcome, Severed):
+        return outcome
+    if outcome.applied:
+        raise httpx.RemoteProtocolError(
+            "Server disconnected without sending a response.", request=request
+        )
+    raise httpx.ConnectError(
+        "connection refused: the request never reached the exchange (injected fault)",
+        request=request,
+    )
+
+
 @attrs.define(eq=False)
 class _SimActor:
     exchange: SimulatedExchange
     clock: Callable[[], int]
     inbox: trio.MemoryReceiveChannel[_Call]
+    injector: FaultInjector
     latency_s: float = 0.0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -122,18 +150,23 @@ class _SimActor:
                 nursery.start_soon(self._ticker)
                 task_status.started()
                 async for call in self.inbox:
-                    response = self.exchange.handle(call.request, self.clock())
-                    if self.latency_s > 0:
-                        nursery.start_soon(self._reply_later, call, response)
+                    answer = self.injector.answer(
+                        self.exchange, call.request, self.clock(), trio.current_time()
+                    )
+                    delay = self.latency_s + answer.delay_s
+                    if delay > 0:
+                        nursery.start_soon(self._reply_later, call, answer.outcome, delay)
                     else:
-                        call.reply(response)
+                        call.reply(answer.outcome)
                 nursery.cancel_scope.cancel()
         finally:
             self._refuse_waiting()
 
-    async def _reply_later(self, call: _Call, response: SimResponse) -> None:
+    async def _reply_later(
+        self, call: _Call, response: SimResponse | Severed, delay_s: float
+    ) -> None:
         try:
-            await trio.sleep(self.latency_s)
+            await trio.sleep(delay_s)
         finally:
             call.reply(response)  # at shutdown too: the request was applied
 
@@ -174,14 +207,34 @@ class SimHandle:
     base_url: str
     clock: Callable[[], int] = attrs.field(repr=False)
     _inbox: trio.MemorySendChannel[_Call] = attrs.field(repr=False, alias="inbox")
+    _injector: FaultInjector = attrs.field(repr=False, alias="injector")
 
     def now_ms(self) -> int:
-        """The server clock (epoch milliseconds, offset included)."""
+        """The server clock (epoch milliseconds, offset and fault skew included)."""
         return self.clock()
 
+    @property
+    def faults(self) -> FaultPlan | None:
+        """The fault plan in force (``None``: the exchange behaves)."""
+        return self._injector.plan
+
+    def set_faults(self, plan: FaultPlan | None) -> None:
+        """Replace the fault plan; ``None`` heals the exchange.
+
+        Step counts and the random stream start again with the new plan; the
+        record of injected faults keeps growing. Removing a positive
+        ``skew_ms`` holds the exchange's clock still until real time catches
+        up, because exchange time never runs backwards.
+        """
+        self._injector.set_plan(plan)
+
+    def injected_faults(self) -> tuple[InjectedFault, ...]:
+        """Every fault injected so far, oldest first."""
+        return tuple(self._injector.injected)
+
     def stats(self) -> dict[str, object]:
-        """The same dict as ``GET /sim/stats``."""
-        return self.exchange.stats_json()
+        """The same dict as ``GET /sim/stats``, fault counters included."""
+        return {**self.exchange.stats_json(), **self._injector.stats_json()}
 
     def ledger(self) -> dict[str, object]:
         """The same dict as ``GET /sim/ledger``."""
@@ -201,30 +254,50 @@ class SimHandle:
         self.exchange.set_book(symbol, bids, asks, self.clock())
 
     async def request(self, request: SimRequest) -> SimResponse:
-        """Send one request through the actor (what the loopback server does).
+        """Send one request through the actor, as a client would see it.
+
+        Raises:
+            httpx.ConnectError: The simulator has shut down, or a fault dropped
+                the request.
+            httpx.RemoteProtocolError: A fault lost the answer after the
+                exchange applied the request.
+        """
+        return _unsevered(await self.deliver(request), None)
+
+    async def deliver(self, request: SimRequest) -> SimResponse | Severed:
+        """Send one request through the actor; what the wire should carry back.
+
+        This is what the loopback server uses: it answers a response and
+        closes the connection on :class:`~trio_fapi.sim.injector.Severed`.
 
         Raises:
             httpx.ConnectError: The simulator has shut down.
         """
-        return await _submit(self._inbox, _Call(request), None)
+        return await _deliver(self._inbox, _Call(request), None)
 
 
 @asynccontextmanager
-async def open_sim(config: SimConfig | None = None) -> AsyncIterator[SimHandle]:
+async def open_sim(
+    config: SimConfig | None = None, *, faults: FaultPlan | None = None
+) -> AsyncIterator[SimHandle]:
     """Run a simulated exchange for the duration of the ``async with`` block.
 
     The server clock is an :class:`~trio_fapi._time.AnchoredClock` (wall time at
-    start, then trio's clock) plus ``config.server_time_offset_ms``.
+    start, then trio's clock) plus ``config.server_time_offset_ms`` plus the
+    fault plan's ``skew_ms``.
 
     Args:
         config: What to simulate; :func:`default_config` when omitted.
+        faults: Faults to inject from the first request; change them later
+            with :meth:`SimHandle.set_faults`.
     """
     cfg = config if config is not None else default_config()
     anchored = AnchoredClock()
     offset = cfg.server_time_offset_ms
+    injector = FaultInjector(faults)
 
     def clock() -> int:
-        return anchored() + offset
+        return anchored() + offset + injector.skew_ms
 
     exchange = SimulatedExchange(cfg, start_ms=clock())
     send, receive = trio.open_memory_channel[_Call](SIM_INBOX_SIZE)
@@ -232,6 +305,7 @@ async def open_sim(config: SimConfig | None = None) -> AsyncIterator[SimHandle]:
         exchange=exchange,
         clock=clock,
         inbox=receive,
+        injector=injector,
         latency_s=cfg.response_latency_s,
     )
     async with trio.open_nursery() as nursery:
@@ -243,6 +317,7 @@ async def open_sim(config: SimConfig | None = None) -> AsyncIterator[SimHandle]:
             base_url=SIM_BASE_URL,
             clock=clock,
             inbox=send,
+            injector=injector,
         )
         try:
             yield handle

@@ -97,7 +97,6 @@ class SimStats:
     requests_by_path: Counter[str] = attrs.field(factory=Counter)
     responses_by_status: Counter[int] = attrs.field(factory=Counter)
     errors_by_code: Counter[int] = attrs.field(factory=Counter)
-    rate_limited: int = 0
 
 
 @attrs.define(eq=False)
@@ -121,7 +120,7 @@ class SimulatedExchange:
         self.market = Market(cfg, self.start_ms)
         self.ledger = Ledger(cfg, self.market)
         self.algos = AlgoBook(self.ledger)
-        self.rates = RateLimiter.from_limits(cfg.rate_limits)
+        self.rates = RateLimiter.from_limits(cfg.rate_limits, cfg.ban_policy)
         self.listen_keys = ListenKeys(ttl_ms=cfg.listen_key_ttl_ms, seed=cfg.seed)
         self._credentials = Credentials(api_key=cfg.api_key, api_secret=cfg.api_secret)
 
@@ -192,9 +191,10 @@ class SimulatedExchange:
         )
         headers = dict(decision.headers)
         if not decision.allowed:
-            self.stats.rate_limited += 1
             headers["Retry-After"] = str(decision.retry_after_s)
-            return self._finish(429, {"code": decision.code, "msg": decision.msg}, headers)
+            return self._finish(
+                decision.status, {"code": decision.code, "msg": decision.msg}, headers
+            )
         try:
             self._authenticate(endpoint, request, params, query, form, now)
             body = handler(RouteContext(exchange=self, params=params, now_ms=now, request=request))
@@ -276,7 +276,11 @@ class SimulatedExchange:
             "algo_orders_accepted": self.algos.accepted,
             "responses_by_status": {str(k): v for k, v in sorted(s.responses_by_status.items())},
             "errors_by_code": {str(k): v for k, v in sorted(s.errors_by_code.items())},
-            "rate_limited": s.rate_limited,
+            "rate_limited": self.rates.http_429,
+            "http_429": self.rates.http_429,
+            "http_418": self.rates.http_418,
+            "ip_bans": self.rates.bans,
+            "banned_until_ms": self.rates.banned_until_ms(),
         }
 
     def ledger_json(self) -> dict[str, object]:

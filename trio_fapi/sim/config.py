@@ -23,6 +23,8 @@ from trio_fapi.protocol.filters import (
 )
 from trio_fapi.protocol.ids import Symbol
 
+from .rates import BanPolicy
+
 __all__ = ["SimConfig", "SymbolSpec", "default_config"]
 
 
@@ -42,6 +44,10 @@ class SymbolSpec:
         qty_jitter: How far a level's quantity strays from ``level_qty``, as a
             fraction (``0`` gives every level exactly ``level_qty``).
         maint_margin_rate: Maintenance margin as a fraction of notional.
+        maker_fee: This symbol's maker rate, when it differs from the account's
+            (Binance prices some symbols apart); ``None`` uses
+            :attr:`SimConfig.maker_fee`.
+        taker_fee: The same for taker fills.
     """
 
     rules: SymbolRules
@@ -52,6 +58,8 @@ class SymbolSpec:
     level_qty: Decimal = Decimal(1)
     qty_jitter: Decimal = Decimal("0.5")
     maint_margin_rate: Decimal = Decimal("0.004")
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
 
     @property
     def symbol(self) -> str:
@@ -83,6 +91,7 @@ class SimConfig:
             that time leaves the effect in place, as on the real exchange.
         recv_window_max_ms: The largest ``recvWindow`` accepted.
         listen_key_ttl_ms: How long a listenKey stays valid after a keep-alive.
+        ban_policy: When ignoring 429s turns into a 418 IP ban, and for how long.
     """
 
     symbols: tuple[SymbolSpec, ...]
@@ -100,6 +109,7 @@ class SimConfig:
     response_latency_s: float = 0.0
     recv_window_max_ms: int = 60000
     listen_key_ttl_ms: int = 60 * 60 * 1000
+    ban_policy: BanPolicy = attrs.field(factory=BanPolicy)
 
     def spec(self, symbol: str) -> SymbolSpec | None:
         """The spec of ``symbol``, or ``None`` when it is not listed."""
@@ -107,6 +117,14 @@ class SimConfig:
             if spec.symbol == symbol:
                 return spec
         return None
+
+    def fee_rate(self, symbol: str, *, maker: bool) -> Decimal:
+        """The commission rate of a fill of ``symbol``: the symbol's own, else the account's."""
+        spec = self.spec(symbol)
+        own = None if spec is None else spec.maker_fee if maker else spec.taker_fee
+        if own is not None:
+            return own
+        return self.maker_fee if maker else self.taker_fee
 
     def still_market(self) -> SimConfig:
         """A copy whose prices never move on their own and whose book is uniform.

@@ -8,6 +8,12 @@ resting orders the price has crossed. User orders trade only against the
 synthetic book, never against each other.
 
 State-dependent checks live in :mod:`.order_checks`; this module changes state.
+
+Every change is told to :attr:`Ledger.observers` as a
+:data:`~.records.LedgerEvent` (and appended to :attr:`Ledger.order_updates` in
+its wire form), so callbacks and event streams are fed from one place. How an
+aggressive order is priced is :attr:`Ledger.take_planner` (the depth walk
+unless a slippage model replaces it).
 """
 
 from __future__ import annotations
@@ -32,9 +38,18 @@ from .commands import NewOrder, OrderRef
 from .config import SimConfig
 from .errors import SimError
 from .market import Market, SymbolMarket
-from .matching import crossing_qty, plan_take, within
+from .matching import TakePlanner, crossing_qty, plan_take, walk_book, within
 from .order_checks import check_new_order
-from .records import Execution, OrderUpdate, SimOrder
+from .records import (
+    Execution,
+    ExecutionType,
+    FundingSettled,
+    LedgerEvent,
+    LedgerObserver,
+    OrderChanged,
+    OrderUpdate,
+    SimOrder,
+)
 
 __all__ = ["Ledger"]
 
@@ -66,6 +81,10 @@ class Ledger:
     orders_accepted: int = attrs.field(init=False, default=0)
     #: Called with each order that reaches a terminal status (algo orders listen).
     on_final: list[Callable[[SimOrder, int], None]] = attrs.field(init=False, factory=list)
+    #: Told every :data:`LedgerEvent`, in order, as it happens (see :mod:`.records`).
+    observers: list[LedgerObserver] = attrs.field(init=False, factory=list)
+    #: Prices aggressive orders (the depth walk unless replaced).
+    take_planner: TakePlanner = attrs.field(init=False, default=walk_book)
     _next_order_id: dict[str, int] = attrs.field(init=False)
     _next_trade_id: dict[str, int] = attrs.field(init=False)
     _by_client_id: dict[tuple[str, str], list[SimOrder]] = attrs.field(init=False, factory=dict)
@@ -138,8 +157,22 @@ class Ledger:
             SimError: -4061, -1106, filter codes, -4116, -2025, -2022, -5040,
                 -5021, -5022 or -2019; nothing is stored then.
         """
+        market = self.symbol_market(cmd.symbol)
+        if not market.has_data:
+            raise SimError(code=-1112, msg="No orders on book for symbol.")
         checked = check_new_order(self, cmd, now_ms)
         spec = checked.spec
+        if cmd.time_in_force is TimeInForce.FOK and cmd.price is not None:
+            # The pre-check walks the book; a slippage model may price worse than that.
+            planned = self.take_planner(
+                market.book().side(cmd.side),
+                cmd.side,
+                cmd.price,
+                checked.quantity,
+                spec.rules.price_filter.tick_size,
+            )
+            if sum((f.qty for f in planned), _ZERO) < checked.quantity:
+                raise SimError.of(-5021)
         client_id = cmd.client_order_id or self._generate_client_id()
         symbol = cmd.symbol
         order = SimOrder(
@@ -169,7 +202,7 @@ class Ledger:
         self._by_client_id.setdefault((symbol, client_id), []).append(order)
         if from_api:
             self.orders_accepted += 1
-        self.order_updates.append(OrderUpdate.of(order, "NEW", now_ms))
+        self._record(order, ExecutionType.NEW, now_ms)
         return order
 
     def execute(self, order: SimOrder, now_ms: int) -> None:
@@ -179,17 +212,19 @@ class Ledger:
         wanted = self._fillable(order)
         if wanted > 0:
             levels = market.book().side(order.side)
-            for fill in plan_take(levels, order.side, limit, wanted):
+            for fill in self.take_planner(levels, order.side, limit, wanted, order.tick):
                 market.consume(order.side, fill.price, fill.qty)
                 self._fill(order, fill.price, fill.qty, maker=False, now_ms=now_ms)
         if not order.is_open:
             return
         if order.order_type is OrderType.MARKET:
-            self._finish(order, OrderStatus.EXPIRED, "EXPIRED", now_ms, ER_MARKET_NO_DEPTH)
+            self._finish(
+                order, OrderStatus.EXPIRED, ExecutionType.EXPIRED, now_ms, ER_MARKET_NO_DEPTH
+            )
         elif order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            self._finish(order, OrderStatus.EXPIRED, "EXPIRED", now_ms, ER_IOC)
+            self._finish(order, OrderStatus.EXPIRED, ExecutionType.EXPIRED, now_ms, ER_IOC)
         elif self._fillable(order) < order.remaining:
-            self._finish(order, OrderStatus.EXPIRED, "EXPIRED", now_ms, ER_REDUCE_ONLY)
+            self._finish(order, OrderStatus.EXPIRED, ExecutionType.EXPIRED, now_ms, ER_REDUCE_ONLY)
 
     def _fillable(self, order: SimOrder) -> Decimal:
         """What the order may fill now: reduce-only and hedge closes stop at the position."""
@@ -201,7 +236,7 @@ class Ledger:
     def _fill(
         self, order: SimOrder, price: Decimal, qty: Decimal, *, maker: bool, now_ms: int
     ) -> None:
-        rate = self.config.maker_fee if maker else self.config.taker_fee
+        rate = self.config.fee_rate(order.symbol, maker=maker)
         commission = (price * qty * rate).quantize(_MONEY)
         realized = self.account.apply_fill(
             order.symbol, order.position_side, order.side, qty, price, commission, now_ms
@@ -232,7 +267,7 @@ class Ledger:
         filled = order.executed_qty >= order.orig_qty
         order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
         self.symbol_market(order.symbol).candles.record_trade(now_ms, price, qty)
-        self.order_updates.append(OrderUpdate.of(order, "TRADE", now_ms, fill=execution))
+        self._record(order, ExecutionType.TRADE, now_ms, fill=execution)
         if filled:
             self._close(order, now_ms)
 
@@ -240,15 +275,40 @@ class Ledger:
         self,
         order: SimOrder,
         status: OrderStatus,
-        execution_type: str,
+        execution_type: ExecutionType,
         now_ms: int,
         reason: int = 0,
     ) -> None:
         order.status = status
         order.expiry_reason = reason
         order.update_time = now_ms
-        self.order_updates.append(OrderUpdate.of(order, execution_type, now_ms))
+        self._record(order, execution_type, now_ms)
         self._close(order, now_ms)
+
+    def _record(
+        self,
+        order: SimOrder,
+        execution_type: ExecutionType,
+        now_ms: int,
+        *,
+        fill: Execution | None = None,
+    ) -> None:
+        """Log the change in wire form and tell the observers."""
+        update = OrderUpdate.of(order, execution_type.value, now_ms, fill=fill)
+        self.order_updates.append(update)
+        if self.observers:
+            self._notify(
+                OrderChanged(
+                    execution_type=execution_type,
+                    order=attrs.evolve(order),
+                    fill=fill,
+                    update=update,
+                )
+            )
+
+    def _notify(self, event: LedgerEvent) -> None:
+        for observer in list(self.observers):
+            observer(event)
 
     def _close(self, order: SimOrder, now_ms: int) -> None:
         self.open_orders[order.symbol].pop(order.order_id, None)
@@ -262,7 +322,7 @@ class Ledger:
         order.modifications += 1
         order.update_time = now_ms
         order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty > 0 else OrderStatus.NEW
-        self.order_updates.append(OrderUpdate.of(order, "AMENDMENT", now_ms))
+        self._record(order, ExecutionType.AMENDMENT, now_ms)
         self.execute(order, now_ms)
 
     # -- canceling ----------------------------------------------------------------
@@ -272,14 +332,14 @@ class Ledger:
         order = self.find(ref)
         if order is None or not order.is_open:
             raise SimError.of(-2011)
-        self._finish(order, OrderStatus.CANCELED, "CANCELED", now_ms)
+        self._finish(order, OrderStatus.CANCELED, ExecutionType.CANCELED, now_ms)
         return order
 
     def cancel_all(self, symbol: str, now_ms: int) -> list[SimOrder]:
         """Cancel every open order of ``symbol``."""
         canceled = self.all_open_orders(symbol)
         for order in canceled:
-            self._finish(order, OrderStatus.CANCELED, "CANCELED", now_ms)
+            self._finish(order, OrderStatus.CANCELED, ExecutionType.CANCELED, now_ms)
         return canceled
 
     def set_countdown(self, symbol: str, countdown_ms: int, now_ms: int) -> None:
@@ -288,6 +348,38 @@ class Ledger:
             self.countdowns.pop(symbol, None)
         else:
             self.countdowns[symbol] = now_ms + countdown_ms
+
+    # -- funding ------------------------------------------------------------------
+
+    def settle_funding(self, symbol: str, rate: Decimal, now_ms: int) -> Decimal:
+        """Apply one funding payment at ``rate`` to every position of ``symbol``.
+
+        The mark price is the symbol's price now. Each payment is told to the
+        observers as a :class:`FundingSettled`.
+
+        Returns:
+            What the wallet gained in total (negative when it paid).
+
+        Raises:
+            SimError: -1121 if the symbol is not listed.
+        """
+        mark = self.symbol_market(symbol).price
+        total = _ZERO
+        for pos, payment in self.account.apply_funding(symbol, mark, rate, now_ms):
+            total += payment
+            if self.observers:
+                self._notify(
+                    FundingSettled(
+                        symbol=symbol,
+                        position_side=pos.side,
+                        position_amount=pos.amount,
+                        mark_price=mark,
+                        rate=rate,
+                        payment=payment,
+                        time=now_ms,
+                    )
+                )
+        return total
 
     # -- time ---------------------------------------------------------------------
 
@@ -299,7 +391,7 @@ class Ledger:
                 self.cancel_all(symbol, now_ms)
         for order in self.all_open_orders():
             if order.time_in_force is TimeInForce.GTD and 0 < order.good_till_date <= now_ms:
-                self._finish(order, OrderStatus.EXPIRED, "EXPIRED", now_ms, ER_GTD)
+                self._finish(order, OrderStatus.EXPIRED, ExecutionType.EXPIRED, now_ms, ER_GTD)
 
     def on_step(self, now_ms: int) -> None:
         """After a market step (or a pushed price): fire timers, then fill crossed orders."""
@@ -327,7 +419,9 @@ class Ledger:
                 continue
             wanted = self._fillable(order)
             if wanted <= 0:
-                self._finish(order, OrderStatus.EXPIRED, "EXPIRED", now_ms, ER_REDUCE_ONLY)
+                self._finish(
+                    order, OrderStatus.EXPIRED, ExecutionType.EXPIRED, now_ms, ER_REDUCE_ONLY
+                )
                 continue
             levels = market.book().side(order.side)
             qty = min(wanted, crossing_qty(levels, order.side, order.price))

@@ -9,6 +9,13 @@ draws a float step size and rounds it to whole ticks.
 The book is regenerated lazily, at most once per step, because most steps
 nobody looks at it. Liquidity taken by the user's orders stays taken until the
 next step (:meth:`SymbolMarket.consume`), so one step cannot be drained twice.
+
+Besides the seeded walk, a price can be pushed from outside: a last price
+(:meth:`SymbolMarket.set_price`), a whole book (:meth:`SymbolMarket.set_book`)
+or a quote, best bid and ask plus a last price (:meth:`SymbolMarket.set_quote`),
+which is how the paper broker feeds real or replayed market data into the same
+book the matching runs against. A pushed book or quote holds the price until
+the next push; the walk moves only symbols nobody pinned.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import hashlib
 import math
 import random
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import final
 
 import attrs
@@ -55,13 +62,34 @@ class Book:
         return self.asks if taker_side is OrderSide.BUY else self.bids
 
 
+@final
+@attrs.frozen(kw_only=True)
+class _Quote:
+    """A pushed best bid and ask (in ticks), with optional top-of-book sizes."""
+
+    bid_ticks: int
+    ask_ticks: int
+    bid_qty: Decimal | None
+    ask_qty: Decimal | None
+
+
 def _stable_int(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
 @attrs.define(eq=False)
 class SymbolMarket:
-    """One symbol's price path and book. Mutable; owned by :class:`Market`."""
+    """One symbol's price path and book. Mutable; owned by :class:`Market`.
+
+    Attributes:
+        volatility: The walk's relative move per second; starts as the spec's,
+            and a market-data source may change it.
+        volume: The traded volume the last pushed market data reported
+            (informational: fills do not depend on it).
+        has_data: False until a price, book or quote has been pushed, for a
+            market whose start price is only a placeholder; the ledger refuses
+            orders on it until then.
+    """
 
     spec: SymbolSpec
     step_s: float
@@ -72,12 +100,16 @@ class SymbolMarket:
     steps: int = attrs.field(init=False, default=0)
     update_id: int = attrs.field(init=False, default=1)
     candles: Candles = attrs.field(init=False)
+    volatility: Decimal = attrs.field(init=False)
+    volume: Decimal = attrs.field(init=False, default=Decimal(0))
+    has_data: bool = attrs.field(init=False, default=True)
     _bids: list[Level] = attrs.field(init=False, factory=list)
     _asks: list[Level] = attrs.field(init=False, factory=list)
     _book_step: int = attrs.field(init=False, default=-1)
     _pinned: tuple[tuple[Level, ...], tuple[Level, ...]] | None = attrs.field(
         init=False, default=None
     )
+    _quote: _Quote | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         name = self.spec.symbol
@@ -85,6 +117,7 @@ class SymbolMarket:
         self._book_base = _stable_int(f"book:{self.seed}:{name}")
         self.price_ticks = self._to_ticks(self.spec.start_price)
         self.candles = Candles(tick=self.tick, start_price=self.price)
+        self.volatility = self.spec.volatility
 
     # -- prices ---------------------------------------------------------------
 
@@ -103,6 +136,8 @@ class SymbolMarket:
         """The best bid price (with an odd spread it equals :attr:`price`)."""
         if self._pinned is not None and self._pinned[0]:
             return self._pinned[0][0].price
+        if self._quote is not None:
+            return (self.tick * self._quote.bid_ticks).quantize(self.tick)
         return (self.tick * (self.price_ticks - self.spec.spread_ticks // 2)).quantize(self.tick)
 
     @property
@@ -110,7 +145,14 @@ class SymbolMarket:
         """The best ask price."""
         if self._pinned is not None and self._pinned[1]:
             return self._pinned[1][0].price
+        if self._quote is not None:
+            return (self.tick * self._quote.ask_ticks).quantize(self.tick)
         return self.best_bid + self.tick * self.spec.spread_ticks
+
+    @property
+    def is_pinned(self) -> bool:
+        """Whether a pushed book or quote holds the price (the walk leaves it alone)."""
+        return self._pinned is not None or self._quote is not None
 
     def _to_ticks(self, price: Decimal) -> int:
         return int((price / self.tick).to_integral_value())
@@ -123,18 +165,70 @@ class SymbolMarket:
     def step(self, now_ms: int) -> None:
         """Move the price one step of the seeded random walk."""
         self.steps += 1
-        if self.spec.volatility > 0 and self._pinned is None:
-            sigma = float(self.spec.volatility) * math.sqrt(self.step_s) * self.price_ticks
+        if self.volatility > 0 and not self.is_pinned:
+            sigma = float(self.volatility) * math.sqrt(self.step_s) * self.price_ticks
             move = round(self._path_rng.gauss(0.0, sigma))
             self.price_ticks = max(self._min_ticks(), self.price_ticks + move)
-        elif self.spec.volatility > 0:
+        elif self.volatility > 0:
             self._path_rng.gauss(0.0, 1.0)  # keep the path aligned with unpinned runs
         self.candles.record_price(now_ms, self.price)
 
-    def set_price(self, price: Decimal, now_ms: int) -> None:
-        """Move the price to ``price`` (snapped to the tick grid); unpins the book."""
+    def set_price(self, price: Decimal, now_ms: int, *, volume: Decimal | None = None) -> None:
+        """Move the price to ``price`` (snapped to the tick grid); unpins the book.
+
+        Args:
+            price: The new last (and mark) price.
+            now_ms: When, for the candles.
+            volume: The traded volume to report with it, if known.
+        """
         self.price_ticks = max(1, self._to_ticks(price))
         self._pinned = None
+        self._quote = None
+        self._pushed(now_ms, volume)
+
+    def set_quote(
+        self,
+        bid: Decimal,
+        ask: Decimal,
+        last: Decimal,
+        now_ms: int,
+        *,
+        bid_qty: Decimal | None = None,
+        ask_qty: Decimal | None = None,
+        volume: Decimal | None = None,
+    ) -> None:
+        """Hold the best bid and ask at a pushed quote, and the last price at ``last``.
+
+        The book keeps its synthetic depth (``depth_levels`` of ``level_qty``
+        each, a tick apart) behind the pushed touch; ``bid_qty`` / ``ask_qty``
+        replace the size at the touch when the data has it. Prices off the tick
+        grid are snapped outwards (bid down, ask up), so the quote never
+        narrows; ``last`` snaps to the nearest tick.
+
+        Args:
+            bid: The best bid.
+            ask: The best ask (above ``bid``; the caller checks).
+            last: The last traded price, which is also the mark price.
+            now_ms: When, for the candles.
+            bid_qty: The size at the best bid, if known.
+            ask_qty: The size at the best ask, if known.
+            volume: The traded volume to report with it, if known.
+        """
+        tick = self.tick
+        self._quote = _Quote(
+            bid_ticks=max(1, int((bid / tick).to_integral_value(rounding=ROUND_FLOOR))),
+            ask_ticks=max(2, int((ask / tick).to_integral_value(rounding=ROUND_CEILING))),
+            bid_qty=bid_qty,
+            ask_qty=ask_qty,
+        )
+        self._pinned = None
+        self.price_ticks = max(1, self._to_ticks(last))
+        self._pushed(now_ms, volume)
+
+    def _pushed(self, now_ms: int, volume: Decimal | None) -> None:
+        if volume is not None:
+            self.volume = volume
+        self.has_data = True
         self._book_step = -1
         self.update_id += 1
         self.candles.record_price(now_ms, self.price)
@@ -153,12 +247,11 @@ class SymbolMarket:
         pinned_bids = tuple(Level(p, q) for p, q in sorted(bids, key=lambda lv: -lv[0]))
         pinned_asks = tuple(Level(p, q) for p, q in sorted(asks, key=lambda lv: lv[0]))
         self._pinned = (pinned_bids, pinned_asks)
+        self._quote = None
         top = pinned_bids[0].price if pinned_bids else pinned_asks[0].price if pinned_asks else None
         if top is not None:
             self.price_ticks = self._to_ticks(top)
-        self._book_step = -1
-        self.update_id += 1
-        self.candles.record_price(now_ms, self.price)
+        self._pushed(now_ms, None)
 
     # -- book -----------------------------------------------------------------
 
@@ -192,6 +285,12 @@ class SymbolMarket:
             if bid - self.tick * i > 0
         ]
         self._asks = [Level(ask + self.tick * i, qty()) for i in range(spec.depth_levels)]
+        quote = self._quote
+        if quote is not None:
+            if quote.bid_qty is not None and self._bids:
+                self._bids[0] = Level(self._bids[0].price, quote.bid_qty)
+            if quote.ask_qty is not None and self._asks:
+                self._asks[0] = Level(self._asks[0].price, quote.ask_qty)
 
     def book(self) -> Book:
         """The book now, after what the user's orders took this step."""

@@ -6,6 +6,13 @@ of ``n`` units starts at a multiple of its length (a minute window resets at
 every whole minute of the server clock), so ``Retry-After`` is the time to the
 window's end. A request that would break a limit is refused with 429 and is
 not counted.
+
+Ignoring a 429 is what gets an IP banned (binance-fapi.md section 3.3): a
+request refused again while an earlier 429's ``Retry-After`` is still running
+counts as a violation, and after :attr:`BanPolicy.violations` of them the IP is
+banned (418 with ``-1003 "IP banned until <epoch-ms>"``) for
+:attr:`BanPolicy.first_ban_s`, each further ban twice as long, up to three days.
+While banned every request is answered 418 and nothing is applied.
 """
 
 from __future__ import annotations
@@ -19,10 +26,29 @@ from trio_fapi.protocol.filters import RateLimit
 
 from .errors import message_for
 
-__all__ = ["RateDecision", "RateLimiter"]
+__all__ = ["BanPolicy", "RateDecision", "RateLimiter"]
 
 _UNIT_LETTER = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
 _UNIT_WORD = {"SECOND": "s", "MINUTE": "m", "HOUR": "h", "DAY": "d"}
+
+
+_MAX_BAN_S = 3 * 24 * 3600
+
+
+@final
+@attrs.frozen(kw_only=True)
+class BanPolicy:
+    """When ignored 429s become a ban, and how long bans last.
+
+    Attributes:
+        violations: Requests refused during a running ``Retry-After`` before
+            the IP is banned.
+        first_ban_s: The first ban's length; each further ban doubles it, up to
+            three days (Binance: "from 2 minutes to 3 days").
+    """
+
+    violations: int = attrs.field(default=3, validator=attrs.validators.gt(0))
+    first_ban_s: int = attrs.field(default=120, validator=attrs.validators.gt(0))
 
 
 @final
@@ -32,6 +58,7 @@ class RateDecision:
 
     allowed: bool
     headers: dict[str, str]
+    status: int = 200
     code: int = 0
     msg: str = ""
     retry_after_s: int = 0
@@ -65,11 +92,21 @@ class RateLimiter:
 
     weight_windows: list[_Window] = attrs.field(factory=list)
     order_windows: list[_Window] = attrs.field(factory=list)
+    ban_policy: BanPolicy = attrs.field(factory=BanPolicy)
+    #: 429 answers sent, 418 answers sent, bans started.
+    http_429: int = 0
+    http_418: int = 0
+    bans: int = 0
+    _penalty_until_ms: int = 0
+    _violations: int = 0
+    _banned_until_ms: int = 0
 
     @classmethod
-    def from_limits(cls, limits: Iterable[RateLimit]) -> RateLimiter:
+    def from_limits(
+        cls, limits: Iterable[RateLimit], ban_policy: BanPolicy | None = None
+    ) -> RateLimiter:
         """Windows for the REQUEST_WEIGHT and ORDERS entries of ``limits``."""
-        limiter = cls()
+        limiter = cls(ban_policy=ban_policy or BanPolicy())
         for limit in limits:
             window = _Window(limit=limit, length_ms=round(limit.window_s * 1000))
             if limit.kind == "REQUEST_WEIGHT":
@@ -85,8 +122,12 @@ class RateLimiter:
                 headers[f"X-MBX-ORDER-COUNT-{w.suffix}"] = str(w.used)
         return headers
 
+    def banned_until_ms(self) -> int:
+        """The server time the current ban ends (0 or past: not banned)."""
+        return self._banned_until_ms
+
     def admit(self, weight: int, orders: int, now_ms: int, *, order_endpoint: bool) -> RateDecision:
-        """Charge a request, or refuse it if a window would overflow.
+        """Charge a request, or refuse it if a window would overflow or the IP is banned.
 
         Args:
             weight: The request's IP weight.
@@ -96,14 +137,40 @@ class RateLimiter:
         """
         for window in (*self.weight_windows, *self.order_windows):
             window.roll(now_ms)
+        headers = self._headers(orders=order_endpoint)
+        if now_ms < self._banned_until_ms:
+            return self._ban_answer(now_ms, headers)
+        refusal = self._refusal(weight, orders, now_ms)
+        if refusal is None:
+            for window in self.weight_windows:
+                window.used += weight
+            for window in self.order_windows:
+                window.used += orders
+            return RateDecision(allowed=True, headers=self._headers(orders=order_endpoint))
+        code, msg, retry_after_s = refusal
+        if now_ms < self._penalty_until_ms:
+            self._violations += 1
+            if self._violations >= self.ban_policy.violations:
+                self._start_ban(now_ms)
+                return self._ban_answer(now_ms, headers)
+        self._penalty_until_ms = max(self._penalty_until_ms, now_ms + retry_after_s * 1000)
+        self.http_429 += 1
+        return RateDecision(
+            allowed=False,
+            headers=headers,
+            status=429,
+            code=code,
+            msg=msg,
+            retry_after_s=retry_after_s,
+        )
+
+    def _refusal(self, weight: int, orders: int, now_ms: int) -> tuple[int, str, int] | None:
         for window in self.weight_windows:
             if window.used + weight > window.limit.limit:
-                return RateDecision(
-                    allowed=False,
-                    headers=self._headers(orders=order_endpoint),
-                    code=-1003,
-                    msg=message_for(-1003, window.limit.limit),
-                    retry_after_s=window.retry_after_s(now_ms),
+                return (
+                    -1003,
+                    message_for(-1003, window.limit.limit),
+                    window.retry_after_s(now_ms),
                 )
         if orders > 0:
             for window in self.order_windows:
@@ -111,18 +178,34 @@ class RateLimiter:
                     unit = (
                         f"{window.limit.interval_num}{_UNIT_WORD.get(window.limit.interval, 'm')}"
                     )
-                    return RateDecision(
-                        allowed=False,
-                        headers=self._headers(orders=order_endpoint),
-                        code=-1015,
-                        msg=message_for(-1015, window.limit.limit, unit),
-                        retry_after_s=window.retry_after_s(now_ms),
+                    return (
+                        -1015,
+                        message_for(-1015, window.limit.limit, unit),
+                        window.retry_after_s(now_ms),
                     )
-        for window in self.weight_windows:
-            window.used += weight
-        for window in self.order_windows:
-            window.used += orders
-        return RateDecision(allowed=True, headers=self._headers(orders=order_endpoint))
+        return None
+
+    def _start_ban(self, now_ms: int) -> None:
+        length_s = min(_MAX_BAN_S, self.ban_policy.first_ban_s * 2**self.bans)
+        self.bans += 1
+        self._banned_until_ms = now_ms + length_s * 1000
+        self._violations = 0
+        self._penalty_until_ms = 0
+
+    def _ban_answer(self, now_ms: int, headers: dict[str, str]) -> RateDecision:
+        self.http_418 += 1
+        until = self._banned_until_ms
+        return RateDecision(
+            allowed=False,
+            headers=headers,
+            status=418,
+            code=-1003,
+            msg=(
+                f"Way too many requests; IP banned until {until}. "
+                "Please use the websocket for live updates to avoid bans."
+            ),
+            retry_after_s=max(1, -(-(until - now_ms) // 1000)),
+        )
 
     def used_weight(self) -> int:
         """Weight used in the first (per-minute) window."""

@@ -5,11 +5,20 @@ frozen and appended, never edited, so a later user-data stream can replay them
 in order. Every number leaves through :func:`~trio_fapi.protocol.numbers.fmt`
 at the symbol's tick or step precision, so the same value prints the same way
 in a REST answer, an event and ``/sim/ledger``.
+
+The ledger also tells observers what happened, as it happens, with
+:data:`LedgerEvent` values: :class:`OrderChanged` (an order was accepted,
+traded, amended, canceled or expired) and :class:`FundingSettled`, so the
+paper broker's callbacks and a user-data stream can both be fed from one
+place. Observers are plain synchronous callables, called in the middle of a
+ledger operation (between the fills of one order, for instance): they should
+record the event and return, never call back into the ledger, and never raise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import enum
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import final
@@ -27,7 +36,18 @@ from trio_fapi.protocol.enums import (
 )
 from trio_fapi.protocol.numbers import fmt
 
-__all__ = ["Execution", "OrderUpdate", "SimOrder", "money", "quantized"]
+__all__ = [
+    "Execution",
+    "ExecutionType",
+    "FundingSettled",
+    "LedgerEvent",
+    "LedgerObserver",
+    "OrderChanged",
+    "OrderUpdate",
+    "SimOrder",
+    "money",
+    "quantized",
+]
 
 _ZERO = Decimal(0)
 _MONEY = Decimal("0.00000001")
@@ -253,3 +273,67 @@ class OrderUpdate:
             "T": self.transaction_time,
             "o": dict(self.o),
         }
+
+
+class ExecutionType(enum.StrEnum):
+    """What happened to an order (``x`` in ORDER_TRADE_UPDATE), in Binance's words."""
+
+    NEW = "NEW"
+    TRADE = "TRADE"
+    AMENDMENT = "AMENDMENT"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderChanged:
+    """An order was accepted, traded, amended, canceled or expired.
+
+    Attributes:
+        execution_type: What happened.
+        order: A detached copy of the order just after the change; the ledger
+            keeps changing its own copy, this one never changes.
+        fill: The execution, for ``TRADE`` changes.
+        update: The same change as the user-data stream's ORDER_TRADE_UPDATE.
+    """
+
+    execution_type: ExecutionType
+    order: SimOrder
+    fill: Execution | None
+    update: OrderUpdate
+
+    @property
+    def time(self) -> int:
+        """When it happened (server milliseconds)."""
+        return self.update.event_time
+
+
+@final
+@attrs.frozen(kw_only=True)
+class FundingSettled:
+    """A funding payment was applied to one position.
+
+    Attributes:
+        symbol: The position's symbol.
+        position_side: ``BOTH`` in one-way mode, ``LONG``/``SHORT`` in hedge mode.
+        position_amount: The signed position size the payment was computed on.
+        mark_price: The mark price used.
+        rate: The funding rate (positive: longs pay shorts).
+        payment: What the wallet gained (negative when the position paid).
+        time: When it was applied (server milliseconds).
+    """
+
+    symbol: str
+    position_side: PositionSide
+    position_amount: Decimal
+    mark_price: Decimal
+    rate: Decimal
+    payment: Decimal
+    time: int
+
+
+#: Everything a ledger observer can be told.
+LedgerEvent = OrderChanged | FundingSettled
+#: Called synchronously by the ledger with each event, in order; records it, never raises.
+LedgerObserver = Callable[[LedgerEvent], None]

@@ -3,18 +3,28 @@
 A small raw ASGI app (no framework) served by hypercorn's trio worker. Each
 HTTP request becomes a :class:`~trio_fapi.sim.api.SimRequest` sent to the same
 actor :func:`~trio_fapi.sim.actor.open_sim` runs, so the loopback exchange and
-the in-process one behave the same. It binds to loopback only unless told
-otherwise: the simulator accepts a well-known key and must not face a network.
+the in-process one behave the same, faults included. It binds to loopback
+only unless told otherwise: the simulator accepts a well-known key and must
+not face a network.
+
+A fault that severs the connection (a dropped request, a lost answer) cannot
+refuse a connection hypercorn has already accepted, so both look the same on
+this wire: the status line and a ``Content-Length`` go out, no body follows,
+and the connection closes. Clients see a broken read (httpx raises
+``RemoteProtocolError``, requests a ``ConnectionError``); whether the exchange
+acted shows in ``/sim/ledger``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from functools import partial
 from typing import Any, cast
 
+import h11
 import httpx
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -23,6 +33,8 @@ from hypercorn.trio import serve
 from .actor import SimHandle, open_sim
 from .api import SimRequest
 from .config import SimConfig
+from .faults import FaultPlan
+from .injector import Severed
 
 __all__ = ["SimAsgiApp", "serve_sim"]
 
@@ -84,10 +96,13 @@ class SimAsgiApp:
             headers=headers,
         )
         try:
-            response = await self._sim.request(request)
+            response = await self._sim.deliver(request)
         except httpx.ConnectError:
             await send({"type": "http.response.start", "status": 503, "headers": []})
             await send({"type": "http.response.body", "body": b"Service Unavailable."})
+            return
+        if isinstance(response, Severed):
+            await _sever(send)
             return
         await send(
             {
@@ -99,9 +114,29 @@ class SimAsgiApp:
         await send({"type": "http.response.body", "body": response.body})
 
 
+async def _sever(send: _Send) -> None:
+    """Promise a body, send none, and let the server close the connection.
+
+    An ASGI app that answers nothing gets a 500 from the server instead, which
+    is an answer; a response cut short is the closest ASGI allows to a
+    connection that dies. h11 refuses to end the short message, which marks
+    the connection broken, and hypercorn then closes it.
+    """
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
+        }
+    )
+    with contextlib.suppress(h11.LocalProtocolError):
+        await send({"type": "http.response.body", "body": b""})
+
+
 async def serve_sim(
     config: SimConfig | None = None,
     *,
+    faults: FaultPlan | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
     allow_non_loopback: bool = False,
@@ -111,6 +146,8 @@ async def serve_sim(
 
     Args:
         config: What to simulate; the default config when omitted.
+        faults: Faults to inject (see :func:`~trio_fapi.sim.parse_fault_spec`
+            for the command line's form).
         host: The address to bind.
         port: The port; 0 picks a free one.
         allow_non_loopback: Permit a non-loopback ``host`` (off by default).
@@ -129,7 +166,7 @@ async def serve_sim(
     hconfig.accesslog = None
     hconfig.errorlog = _LOG
     hconfig.graceful_timeout = 1.0
-    async with open_sim(config) as sim, trio.open_nursery() as nursery:
+    async with open_sim(config, faults=faults) as sim, trio.open_nursery() as nursery:
         # The raw app speaks plain dicts; hypercorn's TypedDict aliases describe the same messages.
         app = cast("Any", SimAsgiApp(sim))
         binds: list[str] = await nursery.start(partial(serve, app, hconfig))

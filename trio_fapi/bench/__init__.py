@@ -1,0 +1,1 @@
+"""Benchmarks that ship with the package, so ``trio-fapi bench`` runs them anywhere."""
