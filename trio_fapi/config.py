@@ -105,6 +105,11 @@ class ExecutorConfig:
         clock_sync_interval_s: How often the server clock offset is measured
             again (it is also measured after every -1021).
         clock_sync_samples: Round trips per measurement (the median is used).
+        deadman: Keep a ``countdownCancelAll`` heartbeat on every symbol with
+            live orders, so the exchange cancels them if this process hangs or
+            dies; disarmed on a clean shutdown.
+        deadman_countdown_ms: The countdown each heartbeat sets.
+        deadman_refresh_s: Heartbeat period (well inside the countdown).
         retry: Back-off for requests that are safe to retry.
         seed: Seeds retry jitter, for reproducible runs.
         proxy: An explicit HTTP(S) proxy URL.
@@ -142,6 +147,9 @@ class ExecutorConfig:
     )
     clock_sync_interval_s: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))
     clock_sync_samples: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    deadman: bool = True
+    deadman_countdown_ms: int = attrs.field(default=60_000, validator=attrs.validators.ge(1000))
+    deadman_refresh_s: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     seed: int | None = None
     proxy: str | None = attrs.field(default=None, repr=lambda url: repr(redact_url(url)))

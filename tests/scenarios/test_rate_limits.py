@@ -212,7 +212,9 @@ class TestBan:
             rate_limits=limits,
             ban_policy=BanPolicy(violations=1, first_ban_s=180),
         )
-        async with engine(sim_config, order_deadline_s=400, poll_interval_s=3600) as (sim, ex):
+        async with engine(
+            sim_config, order_deadline_s=400, poll_interval_s=3600, deadman=False
+        ) as (sim, ex):
             price = await below_market(ex)
             # A careless process on the same IP gets it banned.
             async with httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as other:

@@ -67,6 +67,7 @@ from trio_fapi.protocol.wire import (
 )
 
 from .clock_sync import ClockSync, ClockSyncStatistics
+from .deadman import DeadManStatistics, DeadManSwitch
 from .events import EventBus
 from .limiter import LimiterStatistics, RateLimiter
 from .reply import OneShot
@@ -99,6 +100,7 @@ class ExecutorStatistics:
     symbols: tuple[SymbolStatistics, ...]
     clock_offset_ms: int
     clock: ClockSyncStatistics
+    deadman: DeadManStatistics | None
     events_dropped: int
 
 
@@ -168,6 +170,15 @@ class Executor:
         self._pool_root = self._pool.sender()
         self._requester = self._new_requester()
         self._bus = EventBus()
+        self._deadman = (
+            DeadManSwitch(
+                send=self._send_countdown,
+                countdown_ms=config.deadman_countdown_ms,
+                refresh_s=config.deadman_refresh_s,
+            )
+            if config.deadman and config.credentials is not None
+            else None
+        )
         self._info: ExchangeInfo | None = None
         self._dual_side: bool | None = None
         self._actors: dict[Symbol, SymbolOrderActor] = {}
@@ -214,6 +225,8 @@ class Executor:
         await self._nursery.start(self._clock_sync.run)
         if not self._clock_sync.statistics().synced:
             raise EngineError("could not read the exchange's clock (GET /fapi/v1/time)")
+        if self._deadman is not None:
+            await self._nursery.start(self._deadman.run)
         await self.exchange_info(refresh=True)
         if self.config.credentials is not None:
             payload = await self._call("position_mode", {}, lane=Lane.QUERY)
@@ -226,6 +239,10 @@ class Executor:
             await actor.sender().aclose()
         for done in self._actors_done:
             await done.wait()
+        if self._deadman is not None:
+            # A clean stop: orders left open stay open (a crash or a hang leaves
+            # the countdowns armed, and the exchange cancels).
+            await self._deadman.disarm_all()
 
     @property
     def session(self) -> str:
@@ -260,6 +277,11 @@ class Executor:
         """
         if self._closed:
             raise EngineClosed()
+        return await self._request(name, params, lane=lane, strategy=strategy)
+
+    async def _request(
+        self, name: str, params: Mapping[str, str], *, lane: Lane, strategy: str = _ENGINE
+    ) -> object:
         outcome = await self._requester.request(
             endpoint(name),
             params,
@@ -270,6 +292,14 @@ class Executor:
         if isinstance(outcome, RestSucceeded):
             return outcome.payload
         raise outcome.error
+
+    async def _send_countdown(self, symbol: Symbol, countdown_ms: int) -> None:
+        # Not through ``_call``: the disarm at shutdown runs after ``_closed`` is set.
+        await self._request(
+            "countdown_cancel_all",
+            {"symbol": symbol.value, "countdownTime": str(countdown_ms)},
+            lane=Lane.PRIORITY,
+        )
 
     async def _actor(self, symbol: Symbol) -> SymbolOrderActor:
         actor = self._actors.get(symbol)
@@ -284,6 +314,7 @@ class Executor:
                     requester=self._new_requester(),
                     publish=self._bus.publish,
                     config=self._actor_config,
+                    on_live=self._deadman.set_live if self._deadman is not None else None,
                 )
                 done = trio.Event()
 
@@ -612,6 +643,7 @@ class Executor:
             symbols=tuple(a.statistics() for a in self._actors.values()),
             clock_offset_ms=self._clock_sync.offset_ms(),
             clock=self._clock_sync.statistics(),
+            deadman=self._deadman.statistics() if self._deadman is not None else None,
             events_dropped=self._bus.dropped,
         )
 

@@ -111,6 +111,7 @@ class SymbolOrderActor:
         requester: Requester,
         publish: Callable[[OrderEvent], None],
         config: OrderActorConfig,
+        on_live: Callable[[Symbol, bool], None] | None = None,
     ) -> None:
         self.symbol = symbol
         self._rules = rules
@@ -121,6 +122,10 @@ class SymbolOrderActor:
         self._orders: dict[ClientOrderId, OrderRecord] = {}
         self._seq: dict[str, int] = defaultdict(int)
         self._in_flight = 0
+        self._on_live = on_live
+        #: Orders that may be on the book (not terminal); feeds the dead-man switch.
+        self._maybe_live: set[ClientOrderId] = set()
+        self._live = False
 
     def sender(self) -> trio.MemorySendChannel[OrderCommand]:
         """The actor's inbox (one handle; the executor owns it)."""
@@ -196,6 +201,8 @@ class SymbolOrderActor:
             client_order_id=cid,
         )
         self._orders[cid] = record
+        self._maybe_live.add(cid)
+        self._sync_live()
         self._publish(OrderSubmitted(order=record.snapshot()))
         self._in_flight += 1
         record.busy += 1
@@ -228,6 +235,18 @@ class SymbolOrderActor:
     def _emit(self, events: list[OrderEvent]) -> None:
         for event in events:
             self._publish(event)
+        self._sync_live()
+
+    def _sync_live(self) -> None:
+        """Tell the dead-man switch when the symbol gains or loses its last live order."""
+        self._maybe_live = {
+            cid for cid in self._maybe_live if not self._orders[cid].status.is_terminal
+        }
+        live = bool(self._maybe_live)
+        if live != self._live:
+            self._live = live
+            if self._on_live is not None:
+                self._on_live(self.symbol, live)
 
     def _reply(self, cmd: PlaceOrder | CancelOrder | QueryOrder, record: OrderRecord) -> None:
         snap = record.snapshot()
@@ -301,6 +320,7 @@ class SymbolOrderActor:
             record.settled.set()
             record.busy -= 1
             self._in_flight -= 1
+            self._sync_live()
 
     async def _settle_placement(self, record: OrderRecord, outcome: RestOutcome) -> None:
         if isinstance(outcome, RestSucceeded):
@@ -489,6 +509,7 @@ class SymbolOrderActor:
             while True:
                 await trio.sleep(self._config.poll_interval_s)
                 await self._reconcile(skip_busy=True)
+                self._sync_live()
 
     async def _reconcile(self, *, skip_busy: bool = False) -> None:
         """Bring local open orders in line with the exchange's view."""
