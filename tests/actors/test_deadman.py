@@ -144,10 +144,12 @@ class TestDisarming:
             switch.set_live(BTC, False)
             await trio.sleep(100)
             (btc,) = switch.statistics().symbols
+        # Disarmed when the next heartbeat would have been due (30 s), not at
+        # once: a symbol that goes flat between quotes costs nothing extra.
         assert exchange.calls == [
             (0, "BTCUSDT", 60_000),
             (15, "BTCUSDT", 60_000),
-            (20, "BTCUSDT", 0),
+            (30, "BTCUSDT", 0),
         ]
         assert (btc.live, btc.armed) == (False, False)
 
@@ -162,8 +164,22 @@ class TestDisarming:
             await trio.sleep(0.5)  # the heartbeat is on the wire
             switch.set_live(BTC, False)
             await trio.sleep(60)
-        assert exchange.calls == [(0, "BTCUSDT", 60_000), (1.0, "BTCUSDT", 0)]
+        assert exchange.calls == [(0, "BTCUSDT", 60_000), (15.0, "BTCUSDT", 0)]
         assert exchange.max_in_flight == {"BTCUSDT": 1}
+
+    async def test_going_flat_briefly_costs_nothing(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        exchange = FakeExchange()
+        switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
+        async with running(switch):
+            switch.set_live(BTC, True)
+            for _ in range(10):  # a market maker: cancel, requote, within seconds
+                await trio.sleep(1)
+                switch.set_live(BTC, False)
+                switch.set_live(BTC, True)
+            await trio.sleep(6)
+        assert exchange.calls == [(0, "BTCUSDT", 60_000), (15, "BTCUSDT", 60_000)]
 
     async def test_rearms_when_orders_come_back(
         self, autojump_clock: trio.testing.MockClock
@@ -174,14 +190,14 @@ class TestDisarming:
             switch.set_live(BTC, True)
             await trio.sleep(5)
             switch.set_live(BTC, False)
-            await trio.sleep(5)
+            await trio.sleep(20)  # disarmed at 15, when the next beat was due
             switch.set_live(BTC, True)
             await trio.sleep(16)
         assert exchange.calls == [
             (0, "BTCUSDT", 60_000),
-            (5, "BTCUSDT", 0),
-            (10, "BTCUSDT", 60_000),
+            (15, "BTCUSDT", 0),
             (25, "BTCUSDT", 60_000),
+            (40, "BTCUSDT", 60_000),
         ]
 
     async def test_disarm_all_on_clean_shutdown(

@@ -142,6 +142,8 @@ class _Beat:
     disarm_tries: int = 0
     last_ok_at: float | None = None
     lapsed: bool = False
+    #: When the next heartbeat is due (trio time); None before the first one.
+    next_at: float | None = None
 
 
 class DeadManSwitch:
@@ -307,23 +309,35 @@ class DeadManSwitch:
         try:
             while True:
                 beat.changed = trio.Event()  # read `live` only after this: no lost wake-up
+                now = trio.current_time()
+                due = beat.next_at is None or now >= beat.next_at
                 if beat.live:
-                    started = trio.current_time()
-                    beat.armed = True  # from the first attempt on, it may be armed
-                    if await self._call(beat, self._countdown_ms):
-                        beat.heartbeats += 1
-                        self._heartbeats += 1
-                        beat.last_ok_at = started
-                        beat.lapsed = False
-                        wake_at = started + self._refresh_s
-                    else:
-                        self._check_lapse(beat)
-                        wake_at = trio.current_time() + self._retry_s
-                    with trio.move_on_at(wake_at):
+                    if due:
+                        beat.armed = True  # from the first attempt on, it may be armed
+                        if await self._call(beat, self._countdown_ms):
+                            beat.heartbeats += 1
+                            self._heartbeats += 1
+                            beat.last_ok_at = now
+                            beat.lapsed = False
+                            beat.next_at = now + self._refresh_s
+                        else:
+                            self._check_lapse(beat)
+                            beat.next_at = trio.current_time() + self._retry_s
+                    assert beat.next_at is not None
+                    with trio.move_on_at(beat.next_at):
                         await beat.changed.wait()
                 elif beat.armed:
+                    if not self._closing and not due and beat.next_at is not None:
+                        # Linger until the next heartbeat would be due: a quoting
+                        # strategy goes flat between quotes, and the countdown
+                        # outlives this wait, so disarming and re-arming every
+                        # time would only spend weight (10 per call).
+                        with trio.move_on_at(beat.next_at):
+                            await beat.changed.wait()
+                        continue
                     if await self._call(beat, 0):
                         beat.armed = False
+                        beat.next_at = None
                         self._disarms += 1
                         continue
                     beat.disarm_tries += 1
