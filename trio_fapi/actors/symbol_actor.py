@@ -317,6 +317,7 @@ class SymbolOrderActor:
             await self._settle_placement(record, outcome)
             self._reply(cmd, record)
         finally:
+            self._answer_if_interrupted(cmd, record)
             record.settled.set()
             record.busy -= 1
             self._in_flight -= 1
@@ -434,14 +435,36 @@ class SymbolOrderActor:
                 self._publish(CancelRejected(order=record.snapshot(), reason=reason))
             self._reply(cmd, record)
         finally:
+            self._answer_if_interrupted(cmd, record)
             record.busy -= 1
             self._in_flight -= 1
 
     async def _query_job(self, record: OrderRecord, cmd: QueryOrder) -> None:
-        outcome = await self._fetch(record, lane=Lane.QUERY)
-        if isinstance(outcome, RestSucceeded):
-            self._apply(record, outcome.payload)
-        self._reply(cmd, record)
+        try:
+            outcome = await self._fetch(record, lane=Lane.QUERY)
+            if isinstance(outcome, RestSucceeded):
+                self._apply(record, outcome.payload)
+            self._reply(cmd, record)
+        finally:
+            self._answer_if_interrupted(cmd, record)
+
+    @staticmethod
+    def _answer_if_interrupted(
+        cmd: PlaceOrder | CancelOrder | QueryOrder, record: OrderRecord
+    ) -> None:
+        """Answer a job cut short (shutdown past ``drain_s``): I2, one answer each.
+
+        After a normal end the reply slot is already filled and ignores this.
+        """
+        cmd.reply_to.send(
+            OrderFailed(
+                error=OutcomeUnknown(
+                    client_order_id=record.client_order_id.value,
+                    cause="the engine stopped before this request finished",
+                ),
+                order=record.snapshot(),
+            )
+        )
 
     async def _cancel_all_job(self, cmd: CancelAllOrders) -> None:
         mine = [r for r in self._orders.values() if r.status in _OPEN and not r.is_algo]

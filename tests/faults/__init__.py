@@ -1,0 +1,1 @@
+"""One deterministic scenario per fault catalogue row, and the registry that proves it."""

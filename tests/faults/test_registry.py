@@ -1,0 +1,132 @@
+"""The fault registry must cover every row in scope, and name only tests that exist.
+
+A registry that names a renamed or deleted test would claim coverage that is
+gone, so the node ids are checked against what pytest really collects. The
+collection runs in-process, once, over just the files the registry names (plus
+every row-scenario file, to find tests the registry forgot).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+import pytest
+
+from .registry import PLANNED, REGISTRY, ROWS
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+@attrs.frozen(kw_only=True)
+class Collected:
+    """What pytest collected: each node id, whether it is an expected failure, its docstring."""
+
+    exit_code: int
+    xfail: dict[str, bool]
+    docs: dict[str, str]
+
+
+class _Recorder:
+    """A pytest plugin that keeps the collected items."""
+
+    def __init__(self) -> None:
+        self.items: list[pytest.Item] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Remember every item."""
+        self.items = list(session.items)
+
+
+@functools.cache
+def collected() -> Collected:
+    """Collect the registry's files (and every row-scenario file) in-process."""
+    files = {entry.split("::")[0] for row in REGISTRY.values() for entry in row.tests}
+    files |= {str(p.relative_to(ROOT)) for p in HERE.glob("test_rows_*.py")}
+    recorder = _Recorder()
+    exit_code = pytest.main(
+        [
+            "--collect-only",
+            "-qq",
+            # The outer run already imported (and rewrote) everything it needs.
+            "--assert=plain",
+            f"--rootdir={ROOT}",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            *sorted(str(ROOT / f) for f in files),
+        ],
+        plugins=[recorder],
+    )
+    return Collected(
+        exit_code=int(exit_code),
+        xfail={i.nodeid: i.get_closest_marker("xfail") is not None for i in recorder.items},
+        docs={i.nodeid: (getattr(i, "obj", None).__doc__ or "").strip() for i in recorder.items},
+    )
+
+
+def matches(entry: str, node_ids: Iterable[str]) -> list[str]:
+    """Collected node ids an entry stands for (all parametrizations when it has none)."""
+    return [n for n in node_ids if n == entry or n.startswith(f"{entry}[")]
+
+
+def test_every_row_in_scope_has_an_entry() -> None:
+    """Rows 8-36 and 45-53 each name at least one test and say what the row is."""
+    assert sorted(REGISTRY) == sorted(ROWS)
+    for row in ROWS:
+        assert REGISTRY[row].summary.strip(), f"row {row} has no summary"
+        assert REGISTRY[row].tests, f"row {row} has no test"
+
+
+def test_every_entry_names_a_collected_test() -> None:
+    """A renamed or deleted test cannot keep counting as coverage."""
+    found = collected()
+    assert found.exit_code == 0, "collecting the registry's files failed"
+    missing = [
+        (row, entry)
+        for row, fault in sorted(REGISTRY.items())
+        for entry in fault.tests
+        if not matches(entry, found.xfail)
+    ]
+    assert missing == []
+
+
+def test_every_row_scenario_is_registered() -> None:
+    """A scenario in ``test_rows_*.py`` that the registry forgot is coverage nobody counts."""
+    registered = {
+        node
+        for fault in REGISTRY.values()
+        for entry in fault.tests
+        for node in matches(entry, collected().xfail)
+    }
+    scenarios = [n for n in collected().xfail if n.startswith("tests/faults/test_rows_")]
+    assert scenarios
+    assert sorted(set(scenarios) - registered) == []
+
+
+def test_row_scenarios_say_which_row_they_prove() -> None:
+    """Each scenario's docstring starts with "Row N:" for a row it is registered under."""
+    docs = collected().docs
+    for row, fault in REGISTRY.items():
+        for entry in fault.tests:
+            for node in matches(entry, docs):
+                if node.startswith("tests/faults/test_rows_"):
+                    assert docs[node].startswith(f"Row {row}:"), node
+
+
+def test_planned_rows_are_the_rows_without_a_passing_test() -> None:
+    """The rows documented as planned are exactly those whose tests are all xfail.
+
+    When a feature lands and its strict xfail starts passing, the suite fails
+    until the mark is removed; this test then asks for PLANNED and
+    docs/failure-modes.md to be updated too.
+    """
+    xfail = collected().xfail
+    planned = {
+        row
+        for row, fault in REGISTRY.items()
+        if all(xfail[node] for entry in fault.tests for node in matches(entry, xfail))
+    }
+    assert planned == set(PLANNED)
