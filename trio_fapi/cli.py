@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import trio
 
 __all__ = ["main"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @click.group()
@@ -60,47 +64,24 @@ def demo(
     )
 
 
+def _positive(flag: str, default: int, help_text: str) -> Callable[[_F], _F]:
+    """A whole-number option of at least 1, with its default shown."""
+    return click.option(
+        flag, type=click.IntRange(min=1), default=default, show_default=True, help=help_text
+    )
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
 @click.option("--api-key", default="sim-key", show_default=True)
 @click.option("--api-secret", default="sim-secret", show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--weight-per-1m",
-    type=click.IntRange(min=1),
-    default=2400,
-    show_default=True,
-    help="REQUEST_WEIGHT limit per minute (per IP).",
-)
-@click.option(
-    "--orders-per-10s",
-    type=click.IntRange(min=1),
-    default=300,
-    show_default=True,
-    help="ORDERS limit per 10 seconds (per account).",
-)
-@click.option(
-    "--orders-per-1m",
-    type=click.IntRange(min=1),
-    default=1200,
-    show_default=True,
-    help="ORDERS limit per minute (per account).",
-)
-@click.option(
-    "--ban-after",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Requests refused during a running Retry-After before a 418 IP ban.",
-)
-@click.option(
-    "--ban-s",
-    type=click.IntRange(min=1),
-    default=120,
-    show_default=True,
-    help="First ban length in seconds; each further ban doubles, up to 3 days.",
-)
+@_positive("--weight-per-1m", 2400, "REQUEST_WEIGHT limit per minute (per IP).")
+@_positive("--orders-per-10s", 300, "ORDERS limit per 10 seconds (per account).")
+@_positive("--orders-per-1m", 1200, "ORDERS limit per minute (per account).")
+@_positive("--ban-after", 3, "Requests refused during a running Retry-After before a 418 IP ban.")
+@_positive("--ban-s", 120, "First ban length in seconds; each further ban doubles, up to 3 days.")
 @click.option(
     "--faults",
     "fault_spec",

@@ -215,7 +215,7 @@ class RestWorkerPool:
             raise
         if response is None:
             await self._limiter.send(
-                ThrottleObserved(kind=ThrottleKind.SERVER_ERROR, http_status=408)
+                ThrottleObserved(kind=ThrottleKind.SERVER_ERROR, http_status=0)
             )
             return failed(Outcome.UNKNOWN, RequestTimedOut(after_s=call.timeout_s, path=path))
         await self._observe(response)

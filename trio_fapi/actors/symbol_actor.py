@@ -201,8 +201,9 @@ class SymbolOrderActor:
             client_order_id=cid,
         )
         self._orders[cid] = record
-        self._maybe_live.add(cid)
-        self._sync_live()
+        if self._on_live is not None:
+            self._maybe_live.add(cid)
+            self._sync_live()
         self._publish(OrderSubmitted(order=record.snapshot()))
         self._in_flight += 1
         record.busy += 1
@@ -239,14 +240,15 @@ class SymbolOrderActor:
 
     def _sync_live(self) -> None:
         """Tell the dead-man switch when the symbol gains or loses its last live order."""
+        if self._on_live is None:
+            return
         self._maybe_live = {
             cid for cid in self._maybe_live if not self._orders[cid].status.is_terminal
         }
         live = bool(self._maybe_live)
         if live != self._live:
             self._live = live
-            if self._on_live is not None:
-                self._on_live(self.symbol, live)
+            self._on_live(self.symbol, live)
 
     def _reply(self, cmd: PlaceOrder | CancelOrder | QueryOrder, record: OrderRecord) -> None:
         snap = record.snapshot()
@@ -316,8 +318,10 @@ class SymbolOrderActor:
             record.sent_at = trio.current_time()
             await self._settle_placement(record, outcome)
             self._reply(cmd, record)
+        except BaseException:
+            self._answer_interrupted(cmd, record)
+            raise
         finally:
-            self._answer_if_interrupted(cmd, record)
             record.settled.set()
             record.busy -= 1
             self._in_flight -= 1
@@ -434,8 +438,10 @@ class SymbolOrderActor:
                 reason = str(outcome.error) if isinstance(outcome, RestFailed) else "still open"
                 self._publish(CancelRejected(order=record.snapshot(), reason=reason))
             self._reply(cmd, record)
+        except BaseException:
+            self._answer_interrupted(cmd, record)
+            raise
         finally:
-            self._answer_if_interrupted(cmd, record)
             record.busy -= 1
             self._in_flight -= 1
 
@@ -445,16 +451,17 @@ class SymbolOrderActor:
             if isinstance(outcome, RestSucceeded):
                 self._apply(record, outcome.payload)
             self._reply(cmd, record)
-        finally:
-            self._answer_if_interrupted(cmd, record)
+        except BaseException:
+            self._answer_interrupted(cmd, record)
+            raise
 
     @staticmethod
-    def _answer_if_interrupted(
+    def _answer_interrupted(
         cmd: PlaceOrder | CancelOrder | QueryOrder, record: OrderRecord
     ) -> None:
         """Answer a job cut short (shutdown past ``drain_s``): I2, one answer each.
 
-        After a normal end the reply slot is already filled and ignores this.
+        If the job had already answered, its reply slot ignores this one.
         """
         cmd.reply_to.send(
             OrderFailed(

@@ -185,6 +185,7 @@ class Admission:
         self._orders_paused_until = -math.inf
         self._busy_paused_until = -math.inf
         self._banned_until = -math.inf
+        self._ban_swept = -math.inf  # the ban end the waiting lines were last checked against
 
     # -- configuration -----------------------------------------------------------------
 
@@ -250,7 +251,10 @@ class Admission:
         waits: list[float] = []
         self._expire(now, refused)
         if now < self._banned_until:
-            self._refuse_outlasted_by_ban(now, refused)
+            if self._ban_swept != self._banned_until:
+                # Once per ban: what arrives later is checked in ``submit``.
+                self._refuse_outlasted_by_ban(now, refused)
+                self._ban_swept = self._banned_until
             waits.append(self._banned_until - now)
         else:
             self._grant(now, now_s, granted, waits)

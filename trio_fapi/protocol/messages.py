@@ -152,7 +152,8 @@ class ThrottleObserved:
 
     Attributes:
         kind: Which budget the answer is about.
-        http_status: The HTTP status (429, 418, 503...).
+        http_status: The HTTP status (429, 418, 503...); 0 when no answer came
+            (a timeout).
         retry_after_s: The ``Retry-After`` header, when sent.
         ban_until_ms: For a 418, the server time the ban ends, read from the
             "IP banned until <epoch-ms>" message.
