@@ -58,7 +58,6 @@ class AdaptiveState:
     policy: AdaptivePolicy
     _factor: float = attrs.field(init=False)
     _at: float = attrs.field(init=False, default=0.0)
-    penalties: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
         self._factor = self.policy.ceiling
@@ -73,7 +72,6 @@ class AdaptiveState:
         p = self.policy
         self._factor = max(p.floor, self.factor(now) * p.backoff)
         self._at = now
-        self.penalties += 1
 
     def recovering(self, now: float) -> bool:
         """Whether the factor is still below its ceiling (limits will grow)."""

@@ -100,11 +100,6 @@ class Window:
         self.roll(now_s)
         self.used = max(self.used, used)
 
-    def saturate(self, now_s: float) -> None:
-        """The server said this window is spent: count it as full."""
-        self.roll(now_s)
-        self.used = max(self.used, self.limit)
-
     def forget(self) -> None:
         """Drop the local estimate; the next usage header restores it."""
         self.index, self.used, self._next_used = -1, 0, 0

@@ -206,7 +206,3 @@ class RateLimiter:
             ),
             retry_after_s=max(1, -(-(until - now_ms) // 1000)),
         )
-
-    def used_weight(self) -> int:
-        """Weight used in the first (per-minute) window."""
-        return self.weight_windows[0].used if self.weight_windows else 0
