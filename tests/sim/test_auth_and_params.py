@@ -8,6 +8,7 @@ import trio.testing
 
 from trio_fapi.actors._signing import encode_params, sign_payload
 from trio_fapi.protocol.credentials import Credentials
+from trio_fapi.sim import SimRequest
 
 from .conftest import SimClient
 
@@ -231,3 +232,17 @@ class TestFilters:
     async def test_market_lot_size_max(self, client: SimClient) -> None:
         r = await client.order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="121")
         assert _code(r) == -4005
+
+
+def test_a_request_repr_shows_no_key_and_no_signature() -> None:
+    request = SimRequest(
+        method="POST",
+        path="/fapi/v1/order",
+        query="symbol=BTCUSDT&timestamp=1&signature=deadbeefcafe",
+        body=b"quantity=1&signature=deadbeefcafe",
+        headers={"X-MBX-APIKEY": "my-api-key-123"},
+    )
+    shown = repr(request)
+    assert "/fapi/v1/order" in shown
+    assert "deadbeefcafe" not in shown
+    assert "my-api-key-123" not in shown

@@ -59,14 +59,15 @@ def _lower_keys(headers: Mapping[str, str]) -> Mapping[str, str]:
 class SimRequest:
     """An HTTP request as the exchange sees it: raw query and body bytes.
 
-    Header names are lower-cased on construction.
+    Header names are lower-cased on construction. The query, body and headers
+    stay out of the repr: they carry the API key and the signature.
     """
 
     method: str
     path: str
-    query: str = ""
-    body: bytes = b""
-    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys)
+    query: str = attrs.field(default="", repr=False)
+    body: bytes = attrs.field(default=b"", repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys, repr=False)
 
 
 @final
