@@ -7,6 +7,8 @@ milliseconds and the expected offsets are exact.
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import attrs
 import httpx
@@ -52,6 +54,15 @@ class FakeServer:
         return server_ms
 
 
+@asynccontextmanager
+async def running(sync: ClockSync) -> AsyncIterator[None]:
+    """Run the actor (its first round done) for the block; stop it at the end."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sync.run)
+        yield
+        nursery.cancel_scope.cancel()
+
+
 def _sync(server: FakeServer, **kwargs: object) -> ClockSync:
     options: dict[str, object] = {"sample_gap_s": 0.125, "clock": server.local}
     options.update(kwargs)
@@ -67,8 +78,7 @@ class TestMeasurement:
     ) -> None:
         server = FakeServer(AnchoredClock(epoch_ms=E0), offset_ms)
         sync = _sync(server)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             stats = sync.statistics()
             assert stats.offset_ms == offset_ms
             assert sync.now_ms() == server.local() + offset_ms
@@ -78,7 +88,6 @@ class TestMeasurement:
                 5,
                 250,
             )
-            nursery.cancel_scope.cancel()
 
     async def test_asymmetric_latency_errs_by_half_the_difference(
         self, autojump_clock: trio.testing.MockClock
@@ -86,12 +95,10 @@ class TestMeasurement:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 2500)
         server.default_latency = (0.375, 0.125)  # the request is slower than the answer
         sync = _sync(server)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             # serverTime is read 375 ms after sending; the midpoint is at 250 ms.
             assert sync.offset_ms() == 2500 + 125
             assert abs(sync.offset_ms() - 2500) <= 500 / 2  # never worse than RTT / 2
-            nursery.cancel_scope.cancel()
 
     async def test_median_ignores_outliers_and_rtt_bound_discards_slow_samples(
         self, autojump_clock: trio.testing.MockClock
@@ -105,12 +112,10 @@ class TestMeasurement:
             (0.125, 0.125),
         ]
         sync = _sync(server, max_rtt_ms=1000)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             stats = sync.statistics()
             assert stats.offset_ms == -700
             assert (stats.samples, stats.rejected_samples) == (4, 1)
-            nursery.cancel_scope.cancel()
 
     async def test_too_few_good_samples_is_a_failed_round(
         self, autojump_clock: trio.testing.MockClock
@@ -118,12 +123,10 @@ class TestMeasurement:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 900)
         server.latencies = [(0.125, 0.125), (1.0, 1.0), (1.0, 1.0), (1.0, 1.0), (0.125, 0.125)]
         sync = _sync(server, min_samples=3, max_rtt_ms=1000)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)  # started even though the first round failed
+        async with running(sync):  # started even though the first round failed
             stats = sync.statistics()
             assert (stats.synced, stats.offset_ms, stats.failures) == (False, 0, 1)
             assert sync.now_ms() == server.local()
-            nursery.cancel_scope.cancel()
 
 
 class TestPeriodicResync:
@@ -134,10 +137,8 @@ class TestPeriodicResync:
     ) -> None:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 100)
         sync = _sync(server, interval_s=300.0)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             await trio.sleep(1000)
-            nursery.cancel_scope.cancel()
         # A round is 5 samples of 0.25 s with 4 gaps of 0.125 s: 1.75 s.
         round_starts = server.calls[::5]
         assert round_starts == [0.0, 301.75, 603.5, 905.25]
@@ -148,12 +149,10 @@ class TestPeriodicResync:
     ) -> None:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 1000, drift_ms_per_s=0.5)  # 1800 ms/h
         sync = _sync(server, interval_s=300.0)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             first = sync.offset_ms()
             await trio.sleep(3600)
             stats = sync.statistics()
-            nursery.cancel_scope.cancel()
         assert first == 1000
         # The offset is the server's at the last round (which took 1.75 s), not older.
         assert stats.last_sync_at is not None
@@ -177,8 +176,7 @@ class TestResyncOnDemand:
         async def demand() -> None:
             results.append(await sync.resync())
 
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             server.offset_ms = 1234  # e.g. the exchange answered -1021
             await trio.sleep(10)
             async with trio.open_nursery() as callers:
@@ -188,7 +186,6 @@ class TestResyncOnDemand:
             assert len(server.calls) == 10  # start-up round + one shared round
             assert server.calls[5] == 1.75 + 10  # the shared round started at once
             assert sync.offset_ms() == 1234
-            nursery.cancel_scope.cancel()
 
     async def test_a_demand_during_a_round_waits_for_a_fresh_round(
         self, autojump_clock: trio.testing.MockClock
@@ -201,15 +198,12 @@ class TestResyncOnDemand:
             await sync.resync()
             answered_at[name] = trio.current_time()
 
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
-            async with trio.open_nursery() as callers:
-                callers.start_soon(demand, "first")  # starts a round at 1.75
-                await trio.sleep(0.5)  # that round is under way
-                server.offset_ms = 777  # the round under way may have missed this
-                callers.start_soon(demand, "second")
-                callers.start_soon(demand, "third")
-            nursery.cancel_scope.cancel()
+        async with running(sync), trio.open_nursery() as callers:
+            callers.start_soon(demand, "first")  # starts a round at 1.75
+            await trio.sleep(0.5)  # that round is under way
+            server.offset_ms = 777  # the round under way may have missed this
+            callers.start_soon(demand, "second")
+            callers.start_soon(demand, "third")
         assert len(server.calls) == 15  # start-up + first's round + one more, shared
         assert answered_at["first"] == 1.75 + 1.75
         assert answered_at["second"] == answered_at["third"] == 1.75 + 1.75 + 1.75
@@ -252,6 +246,8 @@ class TestResyncOnDemand:
             await trio.sleep(1)
             actor_scope.cancel()
         assert outcome == ["closed"]
+        with pytest.raises(EngineClosed):  # and later callers are refused at once
+            await sync.resync()
 
 
 class TestFailures:
@@ -263,8 +259,7 @@ class TestFailures:
     ) -> None:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 400)
         sync = _sync(server, interval_s=300.0, retry_s=5.0, sample_timeout_s=2.0)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             server.mode = mode
             server.offset_ms = 9999  # unseen while the server is unreachable
             assert await sync.resync() is False
@@ -278,7 +273,6 @@ class TestFailures:
             stats = sync.statistics()
             assert (stats.offset_ms, stats.consecutive_failures, stats.failures) == (9999, 0, 1)
             assert stats.last_sync_at == failed_at + 5.0 + 1.75
-            nursery.cancel_scope.cancel()
 
     async def test_some_failed_samples_do_not_fail_the_round(
         self, autojump_clock: trio.testing.MockClock
@@ -295,12 +289,10 @@ class TestFailures:
             return await real_fetch()
 
         sync = ClockSync(fetch_server_ms=flaky, clock=server.local, sample_gap_s=0.125)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             stats = sync.statistics()
             assert (stats.offset_ms, stats.samples, stats.sample_errors) == (-250, 3, 2)
             assert stats.failures == 0
-            nursery.cancel_scope.cancel()
 
 
 class TestPassiveObservations:
@@ -319,8 +311,7 @@ class TestPassiveObservations:
     ) -> None:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 3000)
         sync = _sync(server, interval_s=3600.0)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             await trio.sleep(60)
             sent = sync.local_ms()
             received = sent + 80
@@ -333,15 +324,13 @@ class TestPassiveObservations:
             )
             await trio.sleep(60)
             assert (len(server.calls), sync.statistics().hint_conflicts) == (5, 0)
-            nursery.cancel_scope.cancel()
 
     async def test_contradicting_observation_triggers_one_resync(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         server = FakeServer(AnchoredClock(epoch_ms=E0), 3000)
         sync = _sync(server, interval_s=3600.0, hint_resync_gap_s=30.0)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(sync.run)
+        async with running(sync):
             await trio.sleep(60)
             server.offset_ms = 6000  # the server clock stepped by 3 s
             for _ in range(3):
@@ -356,7 +345,6 @@ class TestPassiveObservations:
             stats = sync.statistics()
             assert (stats.offset_ms, stats.hint_conflicts, stats.rounds) == (6000, 3, 2)
             assert len(server.calls) == 10
-            nursery.cancel_scope.cancel()
 
 
 class TestAgainstTheSimulator:
@@ -398,12 +386,10 @@ class TestAgainstTheSimulator:
                 )
 
             sync = ClockSync(fetch_server_ms=fetch, clock=local)
-            async with trio.open_nursery() as nursery:
-                await nursery.start(sync.run)
+            async with running(sync):
                 # Answers take 0.125 s, requests none: the estimate errs by up to 62.5 ms.
                 assert abs(sync.offset_ms() - offset) <= 63
                 raw = await open_orders(local())
                 corrected = await open_orders(sync.now_ms())
-                nursery.cancel_scope.cancel()
         assert (raw.status_code, raw.json()["code"]) == (400, -1021)
         assert corrected.status_code == 200

@@ -49,9 +49,17 @@ class FakeExchange:
             self.in_flight -= 1
 
 
+@pytest.fixture
+def exchange() -> FakeExchange:
+    return FakeExchange()
+
+
 @asynccontextmanager
-async def running(switch: DeadManSwitch) -> AsyncIterator[trio.CancelScope]:
-    """Run the switch; cancelling the yielded scope is a process that stops dead."""
+async def running(switch: DeadManSwitch, *live: Symbol) -> AsyncIterator[trio.CancelScope]:
+    """Run the switch and say ``live`` have orders, at once.
+
+    Cancelling the yielded scope is a process that stops dead.
+    """
     async with trio.open_nursery() as nursery:
         scope = trio.CancelScope()
 
@@ -60,6 +68,8 @@ async def running(switch: DeadManSwitch) -> AsyncIterator[trio.CancelScope]:
                 await switch.run(task_status=task_status)
 
         await nursery.start(run)
+        for symbol in live:
+            switch.set_live(symbol, True)
         yield scope
         scope.cancel()
 
@@ -68,9 +78,8 @@ class TestArming:
     """A symbol is armed when it gets its first live order, and only then."""
 
     async def test_arms_on_first_live_order_only(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
         async with running(switch):
             switch.set_live(BTC, False)  # nothing to disarm: nothing is sent
@@ -84,9 +93,8 @@ class TestArming:
         assert exchange.calls == [(5.0, "BTCUSDT", 60_000)]
 
     async def test_live_before_run_is_armed_when_it_starts(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send)
         switch.set_live(BTC, True)
         await trio.sleep(3)
@@ -100,22 +108,20 @@ class TestRefresh:
 
     @pytest.mark.parametrize("latency_s", [0.0, 0.5], ids=["instant", "slow"])
     async def test_cadence_is_exact(
-        self, latency_s: float, autojump_clock: trio.testing.MockClock
+        self, latency_s: float, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         exchange.latency_s = latency_s
         switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(100)
         assert exchange.calls == [(t, "BTCUSDT", 60_000) for t in (0, 15, 30, 45, 60, 75, 90)]
         assert switch.statistics().heartbeats == 7
 
-    async def test_symbols_beat_independently(self, autojump_clock: trio.testing.MockClock) -> None:
-        exchange = FakeExchange()
+    async def test_symbols_beat_independently(
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
+    ) -> None:
         switch = DeadManSwitch(send=exchange.send, countdown_ms=30_000, refresh_s=10.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(7)
             switch.set_live(ETH, True)
             await trio.sleep(25)
@@ -134,12 +140,10 @@ class TestDisarming:
     """countdownTime=0 goes out when the last live order is gone, and on clean shutdown."""
 
     async def test_disarms_when_the_symbol_has_no_live_orders(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(20)
             switch.set_live(BTC, False)
             await trio.sleep(100)
@@ -154,13 +158,11 @@ class TestDisarming:
         assert (btc.live, btc.armed) == (False, False)
 
     async def test_a_disarm_never_overtakes_a_heartbeat_in_flight(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         exchange.latency_s = 1.0
         switch = DeadManSwitch(send=exchange.send)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(0.5)  # the heartbeat is on the wire
             switch.set_live(BTC, False)
             await trio.sleep(60)
@@ -168,12 +170,10 @@ class TestDisarming:
         assert exchange.max_in_flight == {"BTCUSDT": 1}
 
     async def test_going_flat_briefly_costs_nothing(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             for _ in range(10):  # a market maker: cancel, requote, within seconds
                 await trio.sleep(1)
                 switch.set_live(BTC, False)
@@ -182,12 +182,10 @@ class TestDisarming:
         assert exchange.calls == [(0, "BTCUSDT", 60_000), (15, "BTCUSDT", 60_000)]
 
     async def test_rearms_when_orders_come_back(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(5)
             switch.set_live(BTC, False)
             await trio.sleep(20)  # disarmed at 15, when the next beat was due
@@ -200,10 +198,27 @@ class TestDisarming:
             (40, "BTCUSDT", 60_000),
         ]
 
-    async def test_disarm_all_on_clean_shutdown(
-        self, autojump_clock: trio.testing.MockClock
+    async def test_a_failed_disarm_is_retried_until_it_succeeds(
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
+        switch = DeadManSwitch(send=exchange.send, refresh_s=15.0, retry_s=1.0)
+        async with running(switch, BTC):
+            await trio.sleep(5)
+            switch.set_live(BTC, False)
+            exchange.mode = "fail"
+            await trio.sleep(12.5)  # disarms due at 15 fail at 15, 16, 17
+            exchange.mode = "ok"
+            await trio.sleep(10)  # 18 succeeds; nothing after it
+            (btc,) = switch.statistics().symbols
+        assert exchange.calls == [(0, "BTCUSDT", 60_000)] + [
+            (t, "BTCUSDT", 0) for t in range(15, 19)
+        ]
+        assert (btc.armed, btc.failures, btc.consecutive_failures) == (False, 3, 0)
+        assert switch.statistics().disarms == 1
+
+    async def test_disarm_all_on_clean_shutdown(
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
+    ) -> None:
         switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
         async with trio.open_nursery() as nursery:
             await nursery.start(switch.run)
@@ -225,9 +240,8 @@ class TestDisarming:
         assert [s.armed for s in stats.symbols] == [False, False]
 
     async def test_disarm_all_gives_up_after_bounded_tries(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, retry_s=1.0, disarm_attempts=3)
         async with trio.open_nursery() as nursery:
             await nursery.start(switch.run)
@@ -248,12 +262,10 @@ class TestFailures:
     """Failed heartbeats are retried soon and counted; a whole countdown of them is loud."""
 
     async def test_failed_heartbeats_are_retried_and_counted(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, refresh_s=15.0, retry_s=1.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(14.5)
             exchange.mode = "fail"
             await trio.sleep(5)  # failures at 15, 16, 17, 18, 19
@@ -266,12 +278,10 @@ class TestFailures:
         assert (stats.failures, stats.symbols[0].consecutive_failures, stats.lapses) == (5, 0, 0)
 
     async def test_a_hanging_heartbeat_times_out_and_counts_as_failed(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         switch = DeadManSwitch(send=exchange.send, retry_s=1.0, send_timeout_s=2.0)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(1)
             exchange.mode = "hang"
             await trio.sleep(19.5)  # 15 hangs until 17; the retry at 18 hangs until 20
@@ -279,9 +289,8 @@ class TestFailures:
         assert switch.statistics().failures == 2
 
     async def test_failing_for_a_whole_countdown_is_reported_once(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         lapses: list[CountdownLapsed] = []
         switch = DeadManSwitch(
             send=exchange.send,
@@ -290,8 +299,7 @@ class TestFailures:
             retry_s=1.0,
             on_lapse=lapses.append,
         )
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(10)
             exchange.mode = "fail"  # the last good heartbeat was sent at 0
             await trio.sleep(49.5)
@@ -307,14 +315,12 @@ class TestFailures:
         assert (healed.lapsed, healed.armed, healed.consecutive_failures) == (False, True, 0)
 
     async def test_no_lapse_without_a_heartbeat_that_ever_succeeded(
-        self, autojump_clock: trio.testing.MockClock
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:
-        exchange = FakeExchange()
         exchange.mode = "fail"
         lapses: list[CountdownLapsed] = []
         switch = DeadManSwitch(send=exchange.send, on_lapse=lapses.append)
-        async with running(switch):
-            switch.set_live(BTC, True)
+        async with running(switch, BTC):
             await trio.sleep(200)
             (btc,) = switch.statistics().symbols
         # Never armed on the exchange, so nothing can have been canceled by it;
@@ -392,8 +398,7 @@ class TestAgainstTheSimulator:
     async def test_heartbeats_keep_orders_alive(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with sim_with_order() as (sim, switch), running(switch):
-            switch.set_live(BTC, True)
+        async with sim_with_order() as (sim, switch), running(switch, BTC):
             await trio.sleep(120)  # twelve countdowns
             assert _open_orders(sim) == 1
 
@@ -401,8 +406,7 @@ class TestAgainstTheSimulator:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         async with sim_with_order() as (sim, switch):
-            async with running(switch) as process:
-                switch.set_live(BTC, True)
+            async with running(switch, BTC) as process:
                 await trio.sleep(31)
                 process.cancel()  # the process stops dead: no more heartbeats, no disarm
             # The last heartbeat went out at 30 with a 10 s countdown.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,17 +58,29 @@ def _params(cid: ClientOrderId, price: str = "59990.10") -> dict[str, object]:
     }
 
 
-async def _place(journal: Journal, seq: int, *, strategy: str = "maker") -> JournaledIntent:
-    cid = _cid(seq, strategy)
+async def _record(
+    journal: Journal,
+    cid: ClientOrderId,
+    params: Mapping[str, object],
+    *,
+    kind: IntentKind | str = IntentKind.PLACE,
+    strategy: str = "maker",
+    sequence: int | None = None,
+) -> JournaledIntent:
     return await journal.record_intent(
         session=SESSION,
         strategy=strategy,
         symbol=BTC,
-        kind=IntentKind.PLACE,
+        kind=kind,
         client_order_id=cid,
-        params=_params(cid),
-        sequence=seq,
+        params=params,
+        sequence=sequence,
     )
+
+
+async def _place(journal: Journal, seq: int, *, strategy: str = "maker") -> JournaledIntent:
+    cid = _cid(seq, strategy)
+    return await _record(journal, cid, _params(cid), strategy=strategy, sequence=seq)
 
 
 class TestRestart:
@@ -94,16 +107,12 @@ class TestRestart:
             await journal.record_outcome(
                 done.intent_id, IntentState.TERMINAL, status=OrderStatus.FILLED, venue_order_id=7
             )
-            cancel = await journal.record_intent(
-                session=SESSION,
-                strategy="maker",
-                symbol=BTC,
+            acked_cid = acked.intent.client_order_id
+            cancel = await _record(
+                journal,
+                acked_cid,
+                {"symbol": "BTCUSDT", "origClientOrderId": acked_cid.value},
                 kind=IntentKind.CANCEL,
-                client_order_id=acked.intent.client_order_id,
-                params={
-                    "symbol": "BTCUSDT",
-                    "origClientOrderId": acked.intent.client_order_id.value,
-                },
             )
             expected = [written, sent, acked, unknown, cancel]
         async with open_journal(path) as journal:
@@ -222,13 +231,11 @@ class TestOutcomes:
         async with open_journal(MEMORY) as journal:
             place = await _place(journal, 1)
             cid = place.intent.client_order_id
-            modify = await journal.record_intent(
-                session=SESSION,
-                strategy="maker",
-                symbol=BTC,
+            modify = await _record(
+                journal,
+                cid,
+                {"symbol": "BTCUSDT", "origClientOrderId": cid.value, "price": "59980"},
                 kind="modify",
-                client_order_id=cid,
-                params={"symbol": "BTCUSDT", "origClientOrderId": cid.value, "price": "59980"},
             )
             await _place(journal, 2)
             found = await journal.find(cid)
@@ -400,6 +407,8 @@ class TestLoopIsNotBlocked:
                 actor_scope.cancel()  # the actor stops with 2..5 queued
                 gate.release.set()
         assert outcomes == {1: "written", 2: "closed", 3: "closed", 4: "closed", 5: "closed"}
+        stats = journal.statistics()
+        assert (stats.intents, stats.requests, stats.failures, stats.queued) == (1, 5, 4, 0)
         with pytest.raises(JournalClosed):
             await _place(journal, 6)
 
@@ -425,14 +434,7 @@ class TestDecimals:
     async def test_round_trip_through_the_journal_is_exact(self, values: list[Decimal]) -> None:
         params = {f"p{i}": value for i, value in enumerate(values)}
         async with open_journal(MEMORY) as journal:
-            await journal.record_intent(
-                session=SESSION,
-                strategy="maker",
-                symbol=BTC,
-                kind=IntentKind.PLACE,
-                client_order_id=_cid(1),
-                params=params,
-            )
+            await _record(journal, _cid(1), params)
             (stored,) = await journal.non_terminal()
         assert [name for name, _ in stored.intent.params] == list(params)
         for (_, text), value in zip(stored.intent.params, values, strict=True):
@@ -458,14 +460,7 @@ class TestRefusals:
         secret_value = "0123456789abcdef-do-not-store"
         async with open_journal(path) as journal:
             with pytest.raises(InvalidJournalEntry) as info:
-                await journal.record_intent(
-                    session=SESSION,
-                    strategy="maker",
-                    symbol=BTC,
-                    kind=IntentKind.PLACE,
-                    client_order_id=_cid(1),
-                    params={"symbol": "BTCUSDT", key: secret_value},
-                )
+                await _record(journal, _cid(1), {"symbol": "BTCUSDT", key: secret_value})
             assert await journal.non_terminal() == []
         assert secret_value not in str(info.value)
         for file in await trio.Path(tmp_path).iterdir():

@@ -19,16 +19,19 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 import attrs
 import httpx
+import pytest
 import trio
 
 from tests.scenarios.test_end_to_end import below_market, config_for, ledger_orders
 from trio_fapi import OrderRequest, open_executor
 from trio_fapi.actors.executor import Executor
 from trio_fapi.protocol.enums import OrderStatus
+from trio_fapi.protocol.errors import EngineError
 from trio_fapi.protocol.messages import OrderEvent, OrderSnapshot
 from trio_fapi.sim import (
     FaultKind,
@@ -52,19 +55,27 @@ __all__ = [
     "Fail",
     "Mutate",
     "Recorder",
+    "Reply",
     "Rig",
     "Rule",
     "Seen",
     "Tap",
     "assert_engine_matches_ledger",
+    "assert_found_not_resent",
+    "assert_resent_once",
     "binance_error",
+    "errors_by_code",
     "final_state",
     "live_engine_tasks",
     "on_first",
     "open_engine",
+    "place_failing",
+    "place_settled",
     "record_events",
+    "reply_of",
     "resting_buy",
     "rows_with",
+    "with_fields",
 ]
 
 #: Generous trio-clock bound for one scenario: resolving an unknown outcome can
@@ -103,6 +114,13 @@ def on_first(
 def binance_error(code: int, msg: str) -> bytes:
     """A Binance JSON error body."""
     return json.dumps({"code": code, "msg": msg}).encode()
+
+
+def errors_by_code(stats: Mapping[str, object]) -> dict[str, int]:
+    """The exchange's error answers by code, from ``sim.stats()``."""
+    errors = stats["errors_by_code"]
+    assert isinstance(errors, dict)
+    return {str(k): int(v) for k, v in errors.items()}
 
 
 # -- the scripted tap --------------------------------------------------------------------
@@ -150,6 +168,16 @@ class Mutate:
 
     edit: Callable[[object], object]
     status: int | None = None
+
+
+def with_fields(**fields: object) -> Callable[[object], object]:
+    """A :class:`Mutate` edit that overwrites (or adds) these fields of a JSON object."""
+
+    def edit(payload: object) -> object:
+        assert isinstance(payload, dict)
+        return {**payload, **fields}
+
+    return edit
 
 
 Action = Answer | Fail | Mutate
@@ -304,6 +332,22 @@ async def resting_buy(
     return OrderRequest.limit(symbol, "BUY", qty, price, client_order_id=client_order_id)
 
 
+_E = TypeVar("_E", bound=BaseException)
+
+
+async def place_settled(rig: Rig, request: OrderRequest) -> OrderSnapshot:
+    """Place ``request`` and wait, at most :data:`BOUND_S`, for the engine's one answer."""
+    with trio.fail_after(BOUND_S):
+        return await rig.ex.place_order(request)
+
+
+async def place_failing(rig: Rig, request: OrderRequest, error: type[_E]) -> _E:
+    """Place ``request``; the engine's one answer, within :data:`BOUND_S`, must be ``error``."""
+    with trio.fail_after(BOUND_S), pytest.raises(error) as caught:
+        await rig.ex.place_order(request)
+    return caught.value
+
+
 def final_state(ex: Executor, client_order_id: str) -> OrderSnapshot:
     """The engine's current view of one of its orders."""
     (snap,) = [o for o in ex.orders() if o.client_order_id.value == client_order_id]
@@ -323,6 +367,28 @@ def assert_engine_matches_ledger(sim: SimHandle, order: OrderSnapshot) -> None:
     assert order.status.value == row["status"], (order.status, row["status"])
     assert order.executed_qty == Decimal(str(row["executedQty"]))
     assert order.avg_price == Decimal(str(row["avgPrice"]))
+
+
+def assert_found_not_resent(rig: Rig, order: OrderSnapshot, events: Recorder | None = None) -> None:
+    """A placement with an unknown outcome, resolved by evidence (rows 8-20).
+
+    The engine answers NEW, agrees with the one ledger row (I1, I3) and sent
+    one POST; with ``events``, the order went PENDING_NEW, UNKNOWN, NEW.
+    """
+    assert order.status is OrderStatus.NEW
+    assert_engine_matches_ledger(rig.sim, order)
+    assert rig.posts() == 1
+    if events is not None:
+        statuses = events.statuses(order.client_order_id.value)
+        assert statuses == [OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.NEW]
+
+
+def assert_resent_once(rig: Rig, order: OrderSnapshot) -> tuple[Seen, Seen]:
+    """A placement sent twice under the order's client id, landed once (I1); the two POSTs."""
+    assert_engine_matches_ledger(rig.sim, order)
+    first, second = rig.tap.requests(*NEW_ORDER)
+    assert first.client_order_id == second.client_order_id == order.client_order_id.value
+    return first, second
 
 
 # -- events and tasks -------------------------------------------------------------------
@@ -357,6 +423,17 @@ async def record_events(ex: Executor, buffer: int = 100_000) -> AsyncIterator[Re
     """Subscribe for the block; the buffer is sized so no event is dropped."""
     async with ex.subscribe(buffer) as channel:
         yield Recorder(channel)
+
+
+Reply = OrderSnapshot | EngineError
+
+
+async def reply_of(call: Callable[[], Awaitable[OrderSnapshot]]) -> Reply:
+    """A strategy call's one answer: the order, or the engine's definitive failure."""
+    try:
+        return await call()
+    except EngineError as exc:
+        return exc
 
 
 def _walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from functools import partial
 
 import attrs
 import pytest
@@ -36,11 +38,10 @@ import trio.testing
 from tests.scenarios.test_end_to_end import config_for, ledger_orders
 from trio_fapi import OrderRequest, OrderStatus, open_executor
 from trio_fapi.actors.executor import Executor
-from trio_fapi.protocol.errors import EngineError
 from trio_fapi.protocol.messages import OrderSnapshot
 from trio_fapi.sim import FaultPlan, SimHandle, default_config, open_sim
 
-from .support import BOUND_S, live_engine_tasks
+from .support import BOUND_S, Reply, live_engine_tasks, reply_of
 
 STRATEGIES = 8
 INTENTS_PER_STRATEGY = 25
@@ -65,44 +66,19 @@ def fault_plan(seed: int) -> FaultPlan:
     )
 
 
-Reply = OrderSnapshot | EngineError
-
-
 @attrs.define
 class Calls:
     """Every strategy call, keyed by intent, with the answers it got (I2)."""
 
     answers: dict[str, list[Reply]] = attrs.field(factory=dict)
 
-    def opened(self, key: str) -> None:
+    async def make(self, key: str, call: Callable[[], Awaitable[OrderSnapshot]]) -> Reply:
+        """Make one call, recording its answer; definitive failures are answers too."""
         assert key not in self.answers, f"{key} issued twice"
         self.answers[key] = []
-
-    def answered(self, key: str, answer: Reply) -> None:
+        answer = await reply_of(call)
         self.answers[key].append(answer)
-
-
-async def place(ex: Executor, calls: Calls, key: str, name: str, request: OrderRequest) -> Reply:
-    """Place, recording the one answer; definitive failures are answers too."""
-    calls.opened(key)
-    answer: Reply
-    try:
-        answer = await ex.place_order(request, strategy=name)
-    except EngineError as exc:
-        answer = exc
-    calls.answered(key, answer)
-    return answer
-
-
-async def cancel(ex: Executor, calls: Calls, key: str, name: str, order: OrderSnapshot) -> None:
-    """Cancel, recording the one answer."""
-    calls.opened(key)
-    answer: Reply
-    try:
-        answer = await ex.cancel_order(order.symbol, order.client_order_id, strategy=name)
-    except EngineError as exc:
-        answer = exc
-    calls.answered(key, answer)
+        return answer
 
 
 async def move_prices(sim: SimHandle, rng: random.Random, stop: trio.Event) -> None:
@@ -139,10 +115,13 @@ async def strategy(ex: Executor, calls: Calls, name: str, rng: random.Random) ->
             away = (book.bid_price * fraction / tick).to_integral_value() * tick
             price = book.bid_price - away if side == "BUY" else book.ask_price + away
             request = OrderRequest.limit(symbol, side, qty, price)
-        placed = await place(ex, calls, f"{name}#{k}:place", name, request)
+        placed = await calls.make(
+            f"{name}#{k}:place", partial(ex.place_order, request, strategy=name)
+        )
         if kind == "rest" and isinstance(placed, OrderSnapshot) and rng.random() < 0.6:
             await trio.sleep(rng.uniform(0, 2))
-            await cancel(ex, calls, f"{name}#{k}:cancel", name, placed)
+            cancel = partial(ex.cancel_order, placed.symbol, placed.client_order_id, strategy=name)
+            await calls.make(f"{name}#{k}:cancel", cancel)
         await trio.sleep(rng.uniform(0, 0.5))
 
 

@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -39,40 +40,32 @@ from .support import (
     BOUND_S,
     NEW_ORDER,
     STILL,
+    Reply,
     Seen,
     Tap,
     assert_engine_matches_ledger,
+    errors_by_code,
     final_state,
     live_engine_tasks,
     on_first,
     open_engine,
+    reply_of,
     resting_buy,
     rows_with,
 )
 
 NEW, CANCELED = OrderStatus.NEW, OrderStatus.CANCELED
-Reply = OrderSnapshot | EngineError
 
 
-def ledger_ids(rows: list[dict[str, object]]) -> list[str]:
-    """The client ids of ledger rows."""
-    return [str(r["clientOrderId"]) for r in rows]
-
-
-def assert_no_lost_orders(ex: Executor, rows: list[dict[str, object]]) -> None:
-    """I3 both ways: every ledger order is known to the engine, and agrees with it."""
+def assert_no_lost_orders(ex: Executor, sim: SimHandle) -> None:
+    """I1 and I3 both ways: every ledger order is known to the engine, once, and agrees with it."""
     known = {o.client_order_id.value: o for o in ex.orders()}
-    for cid in ledger_ids(rows):
+    rows = ledger_orders(sim)
+    for cid in (str(r["clientOrderId"]) for r in rows):
         assert cid in known, f"{cid} is on the exchange but the engine lost it"
-        assert_engine_matches_ledger_rows(known[cid], rows)
-
-
-def assert_engine_matches_ledger_rows(order: OrderSnapshot, rows: list[dict[str, object]]) -> None:
-    """I1 and I3 against a ledger snapshot."""
-    mine = [r for r in rows if r["clientOrderId"] == order.client_order_id.value]
-    assert len(mine) == 1
-    assert order.status.value == mine[0]["status"]
-    assert order.executed_qty == Decimal(str(mine[0]["executedQty"]))
+        (row,) = [r for r in rows if r["clientOrderId"] == cid]
+        assert known[cid].status.value == row["status"]
+        assert known[cid].executed_qty == Decimal(str(row["executedQty"]))
 
 
 class TestRow45StrategyCancelledInFlight:
@@ -114,13 +107,9 @@ class TestRow45StrategyCancelledInFlight:
                 later = await quitter.place(await resting_buy(rig.ex, ticks=60))
             assert later.status is NEW
             assert [a.status for a in calm_answers] == [NEW]
-            assert_no_lost_orders(rig.ex, _rows(rig.sim))
+            assert_no_lost_orders(rig.ex, rig.sim)
             sent = [s.client_order_id for s in rig.tap.requests(*NEW_ORDER)]
             assert len(sent) == len(set(sent))  # nothing was sent twice
-
-
-def _rows(sim: SimHandle) -> list[dict[str, object]]:
-    return ledger_orders(sim)
 
 
 class TestRow46ActorCrash:
@@ -153,7 +142,7 @@ class TestRow46ActorCrash:
             again = await rig.ex.place_order(await resting_buy(rig.ex, ticks=60))
             assert again.status is NEW
             await trio.sleep(10)  # the restarted actor reconciles the crashed order
-            assert_no_lost_orders(rig.ex, _rows(rig.sim))
+            assert_no_lost_orders(rig.ex, rig.sim)
             assert final_state(rig.ex, eth.client_order_id.value).status is NEW
 
 
@@ -210,10 +199,7 @@ class TestRow48FullQueues:
             answers: list[Reply] = []
 
             async def place(request: OrderRequest) -> None:
-                try:
-                    answers.append(await rig.ex.place_order(request))
-                except EngineError as exc:
-                    answers.append(exc)
+                answers.append(await reply_of(partial(rig.ex.place_order, request)))
 
             with trio.fail_after(BOUND_S):
                 async with trio.open_nursery() as nursery:
@@ -273,7 +259,7 @@ class TestRow49ProcessKilled:
                         nursery.start_soon(ex.place_order, request)
                         await trio.sleep(1)  # applied by the exchange, answer not back
                         kill.cancel()
-            (row,) = _rows(sim)
+            (row,) = ledger_orders(sim)
             async with open_executor(config, transport=tap) as ex:
                 known = {o.client_order_id.value: o for o in ex.orders()}
                 assert list(known) == [row["clientOrderId"]]
@@ -303,7 +289,7 @@ class TestRow49ProcessKilled:
             async with open_executor(config, transport=sim.transport) as ex:
                 new = await ex.place_order(await resting_buy(ex, ticks=60))
             assert new.client_order_id != old.client_order_id
-            assert len(_rows(sim)) == 2
+            assert len(ledger_orders(sim)) == 2
 
 
 class TestRow50JournalBeforeSend:
@@ -360,9 +346,7 @@ class TestRow51WallClockSteps:
                 second = await rig.ex.place_order(await resting_buy(rig.ex, ticks=60))
             assert (first.status, second.status) == (NEW, NEW)
             assert rig.ex.config.request_timeout_s <= took < 30.0
-            errors = rig.sim.stats()["errors_by_code"]
-            assert isinstance(errors, dict)
-            assert "-1021" not in errors
+            assert "-1021" not in errors_by_code(rig.sim.stats())
 
 
 class TestRow52GracefulShutdown:
@@ -422,10 +406,7 @@ async def _collect(
     into: list[Reply], all_in: trio.Event, expected: int, place: Place, request: OrderRequest
 ) -> None:
     """Run a strategy call and keep its answer, success or failure."""
-    try:
-        into.append(await place(request))
-    except EngineError as exc:
-        into.append(exc)
+    into.append(await reply_of(partial(place, request)))
     if len(into) == expected:
         all_in.set()
 

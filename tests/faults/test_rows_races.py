@@ -16,7 +16,7 @@ import trio
 import trio.testing
 
 from trio_fapi import OrderRequest, OrderStatus
-from trio_fapi.protocol.messages import CancelRejected, OrderFilled
+from trio_fapi.protocol.messages import CancelRejected, OrderFilled, OrderSnapshot
 from trio_fapi.sim import FaultKind, FaultPlan, FaultStep
 
 from .support import (
@@ -25,11 +25,15 @@ from .support import (
     UNKNOWN_503,
     Answer,
     Fail,
+    Recorder,
+    Rig,
     Rule,
     assert_engine_matches_ledger,
+    assert_found_not_resent,
     final_state,
     on_first,
     open_engine,
+    place_settled,
     record_events,
     resting_buy,
 )
@@ -39,6 +43,22 @@ OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 CANCEL_RACE = FaultStep(fault=FaultKind.CANCEL_RACE, method="DELETE", path=ORDER_PATH)
 #: Enough lost look-ups to exhaust one query's retries (NOT_SENT is retried).
 LOST_LOOKUPS = FaultStep(fault=FaultKind.DROP, method="GET", path=ORDER_PATH, times=8)
+
+
+async def assert_not_reopened_then_filled(
+    rig: Rig, rec: Recorder, order: OrderSnapshot, answer: OrderSnapshot
+) -> None:
+    """``order``'s cancel lost the race to a fill: never reopened, then FILLED by polling.
+
+    ``answer`` (the cancel's reply) is not an open status, no refused cancel was
+    published, and once the faults have passed the engine agrees with the ledger.
+    """
+    assert answer.status not in OPEN
+    cid = order.client_order_id.value
+    assert not any(isinstance(e, CancelRejected) for e in rec.of(cid))
+    await trio.sleep(30)  # heal: the look-ups get through, polling reconciles
+    assert final_state(rig.ex, cid).status is FILLED
+    assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
 
 
 class TestRow32FillRacingTheCancel:
@@ -75,12 +95,7 @@ class TestRow32FillRacingTheCancel:
             rig.sim.set_faults(FaultPlan.scripted(CANCEL_RACE, LOST_LOOKUPS))
             with trio.fail_after(BOUND_S):
                 answer = await rig.ex.cancel_order("BTCUSDT", order.client_order_id)
-            assert answer.status not in OPEN
-            cid = order.client_order_id.value
-            assert not any(isinstance(e, CancelRejected) for e in rec.of(cid))
-            await trio.sleep(30)  # heal: the look-ups get through, polling reconciles
-            assert final_state(rig.ex, cid).status is FILLED
-            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
+            await assert_not_reopened_then_filled(rig, rec, order, answer)
 
     async def test_a_race_on_a_young_order_is_not_read_as_a_refused_cancel(
         self, autojump_clock: trio.testing.MockClock
@@ -99,12 +114,7 @@ class TestRow32FillRacingTheCancel:
             rig.sim.set_faults(plan)
             with trio.fail_after(BOUND_S):
                 answer = await rig.ex.cancel_order("BTCUSDT", order.client_order_id)
-            assert answer.status not in OPEN
-            cid = order.client_order_id.value
-            assert not any(isinstance(e, CancelRejected) for e in rec.of(cid))
-            await trio.sleep(30)
-            assert final_state(rig.ex, cid).status is FILLED
-            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
+            await assert_not_reopened_then_filled(rig, rec, order, answer)
 
     @pytest.mark.xfail(
         strict=True,
@@ -135,16 +145,10 @@ class TestRow33QueryLag:
         """Row 33: an unknown placement stays UNKNOWN through the lag, then is found (I8)."""
         plan = FaultPlan(steps=on_first(FaultKind.LOST).steps, query_lag_ms=6_000)
         async with open_engine(plan=plan) as rig, record_events(rig.ex) as rec:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            statuses = rec.statuses(order.client_order_id.value)
-            assert statuses == [OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, NEW]
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order, rec)
             lagged = [f for f in rig.sim.injected_faults() if f.kind is FaultKind.QUERY_LAG]
             assert lagged  # the engine really was told "no such order" first
-            assert rig.posts() == 1
 
     async def test_a_query_inside_the_lag_changes_nothing(
         self, autojump_clock: trio.testing.MockClock
@@ -232,19 +236,20 @@ class TestRow35PartialFillThenCancel:
 
 
 _PLANNED_MODIFY = "modify_order"
+NO_MODIFY = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "planned: the executor has no modify operation (issue 4: modify, PUT, LIMIT"
+        " only); API assumed: Executor.modify_order(symbol, client_order_id, *,"
+        " quantity, price, strategy)"
+    ),
+)
 
 
 class TestRow36ModifyRacingAFill:
     """``PUT /fapi/v1/order`` while the order fills."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: the executor has no modify operation (issue 4: modify, PUT, LIMIT"
-            " only); API assumed: Executor.modify_order(symbol, client_order_id, *,"
-            " quantity, price, strategy)"
-        ),
-    )
+    @NO_MODIFY
     async def test_modify_after_the_fill_reports_the_fill(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -262,14 +267,7 @@ class TestRow36ModifyRacingAFill:
             assert final.executed_qty == Decimal("0.002")
             assert_engine_matches_ledger(rig.sim, final)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: the executor has no modify operation (issue 4: modify, PUT, LIMIT"
-            " only); API assumed: Executor.modify_order(symbol, client_order_id, *,"
-            " quantity, price, strategy)"
-        ),
-    )
+    @NO_MODIFY
     async def test_modify_after_a_partial_fill_keeps_the_fill(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:

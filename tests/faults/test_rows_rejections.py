@@ -32,9 +32,13 @@ from .support import (
     Mutate,
     Rule,
     assert_engine_matches_ledger,
+    assert_resent_once,
     binance_error,
+    errors_by_code,
     final_state,
     open_engine,
+    place_failing,
+    place_settled,
     record_events,
     resting_buy,
 )
@@ -52,13 +56,6 @@ def refuse_posts(code: int, msg: str, *, status: int = 400, times: int = 1) -> t
     return (Rule(action=answer, method="POST", path=ORDER_PATH, times=times),)
 
 
-def errors_by_code(stats: dict[str, object]) -> dict[str, int]:
-    """The exchange's error answers by code."""
-    errors = stats["errors_by_code"]
-    assert isinstance(errors, dict)
-    return {str(k): int(v) for k, v in errors.items()}
-
-
 class TestRow22ClockSkew:
     """The exchange's clock moved after the engine measured it."""
 
@@ -72,8 +69,7 @@ class TestRow22ClockSkew:
             # Exchange time never runs backwards: a clock set behind stands still
             # until it is behind for real, which takes |skew| of trio time.
             await trio.sleep(abs(skew_ms) / 1000 + 1)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
+            order = await place_settled(rig, request)
             assert order.status is NEW
             assert_engine_matches_ledger(rig.sim, order)
             # The heartbeat or the placement meets -1021 first; either way the
@@ -93,12 +89,8 @@ class TestRow23MatchingEngineWindow:
         """Row 23: REJECTED (not executed), so resent with the same client id; one order (I1)."""
         rules = refuse_posts(-5028, "Timestamp for this request is outside of the ME recvWindow.")
         async with open_engine(rules=rules) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert_engine_matches_ledger(rig.sim, order)
-            first, second = rig.tap.requests(*NEW_ORDER)
-            assert first.client_order_id == second.client_order_id == order.client_order_id.value
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_resent_once(rig, order)
 
 
 class TestRow24Precision:
@@ -115,8 +107,7 @@ class TestRow24Precision:
         """Row 24: Decimals in any notation reach the wire in fixed point; no -1111 / -1100."""
         async with open_engine() as rig:
             request = OrderRequest.limit("BTCUSDT", "BUY", Decimal(quantity), Decimal(price))
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
+            order = await place_settled(rig, request)
             assert order.status is NEW
             (sent,) = rig.tap.requests(*NEW_ORDER)
             assert WIRE_NUMBER.match(sent.params["quantity"])
@@ -131,10 +122,8 @@ class TestRow24Precision:
         """Row 24: if the exchange still says -1111, the order is REJECTED, not retried."""
         rules = refuse_posts(-1111, "Precision is over the maximum defined for this asset.")
         async with open_engine(rules=rules) as rig, record_events(rig.ex) as rec:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(request)
-            assert caught.value.code == -1111
+            refusal = await place_failing(rig, await resting_buy(rig.ex), ExchangeRejected)
+            assert refusal.code == -1111
             (sent,) = rig.tap.requests(*NEW_ORDER)
             assert sent.client_order_id is not None
             assert rec.statuses(sent.client_order_id) == [PENDING_NEW, REJECTED]
@@ -154,8 +143,7 @@ class TestRow24Precision:
         async with open_engine(rules=rules) as rig:
             request = await resting_buy(rig.ex)
             loads = rig.tap.count(*EXCHANGE_INFO)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected):
-                await rig.ex.place_order(request)
+            await place_failing(rig, request, ExchangeRejected)
             await trio.sleep(1)
             assert rig.tap.count(*EXCHANGE_INFO) == loads + 1
 
@@ -183,8 +171,7 @@ class TestRow25FiltersBeforeIO:
             small = OrderRequest.limit(
                 "BTCUSDT", "SELL", "0.001", book.ask_price + 100, reduce_only=True
             )
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(small)  # notional ~60 < 100
+            order = await place_settled(rig, small)  # notional ~60 < 100
             assert order.status is NEW
             assert_engine_matches_ledger(rig.sim, order)
 
@@ -216,9 +203,9 @@ class TestRow26MarginInsufficient:
     ) -> None:
         """Row 26: -2019 is terminal: one attempt, REJECTED, the strategy sees the code."""
         async with open_engine() as rig, record_events(rig.ex) as rec:
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(OrderRequest.market("BTCUSDT", "BUY", "100"))
-            assert caught.value.code == -2019
+            too_big = OrderRequest.market("BTCUSDT", "BUY", "100")
+            refusal = await place_failing(rig, too_big, ExchangeRejected)
+            assert refusal.code == -2019
             (sent,) = rig.tap.requests(*NEW_ORDER)
             assert sent.client_order_id is not None
             assert rec.statuses(sent.client_order_id) == [PENDING_NEW, REJECTED]
@@ -232,9 +219,8 @@ class TestRow27ReduceOnlyRejected:
         """Row 27: -2022 (no position to reduce) is terminal: one attempt, no retry loop."""
         async with open_engine() as rig:
             close = OrderRequest.market("BTCUSDT", "SELL", "0.002", reduce_only=True)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(close)
-            assert caught.value.code == -2022
+            refusal = await place_failing(rig, close, ExchangeRejected)
+            assert refusal.code == -2022
             assert rig.posts() == 1
             (sent,) = rig.tap.requests(*NEW_ORDER)
             assert sent.client_order_id is not None
@@ -249,9 +235,8 @@ class TestRow28TriggerAndRouting:
         async with open_engine() as rig:
             book = await rig.ex.book_ticker("BTCUSDT")
             stop = OrderRequest.stop_market("BTCUSDT", "BUY", book.bid_price - 500, "0.002")
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(stop)
-            assert caught.value.code == -2021
+            refusal = await place_failing(rig, stop, ExchangeRejected)
+            assert refusal.code == -2021
             assert rig.tap.count(*ALGO_ORDER) == 1
             assert rig.posts() == 0
 
@@ -262,8 +247,7 @@ class TestRow28TriggerAndRouting:
         async with open_engine() as rig:
             book = await rig.ex.book_ticker("BTCUSDT")
             stop = OrderRequest.stop_market("BTCUSDT", "SELL", book.bid_price - 500, "0.002")
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(stop)
+            order = await place_settled(rig, stop)
             assert order.status is NEW
             assert rig.tap.count(*ALGO_ORDER) == 1
             assert rig.posts() == 0
@@ -275,9 +259,7 @@ class TestRow28TriggerAndRouting:
         """Row 28: if the classic endpoint says -4120 anyway, the engine does not loop on it."""
         rules = refuse_posts(-4120, "Order type not supported for this endpoint.")
         async with open_engine(rules=rules) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected):
-                await rig.ex.place_order(request)
+            await place_failing(rig, await resting_buy(rig.ex), ExchangeRejected)
             assert rig.posts() == 1
 
 
@@ -294,8 +276,7 @@ class TestRow29DuplicateClientOrderId:
             request = await resting_buy(rig.ex, client_order_id="shared-1")
             async with open_executor(config_for(rig.sim), transport=rig.sim.transport) as other:
                 placed_elsewhere = await other.place_order(request)
-            with trio.fail_after(BOUND_S):
-                adopted = await rig.ex.place_order(request)
+            adopted = await place_settled(rig, request)
             assert adopted.status is NEW
             assert adopted.venue_order_id == placed_elsewhere.venue_order_id
             assert_engine_matches_ledger(rig.sim, adopted)
@@ -332,10 +313,8 @@ class TestRow30Credentials:
         """Row 30: -2015 mid-run is a definitive refusal: REJECTED, no retries."""
         rules = refuse_posts(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
         async with open_engine(rules=rules) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(request)
-            assert caught.value.code == -2015
+            refusal = await place_failing(rig, await resting_buy(rig.ex), ExchangeRejected)
+            assert refusal.code == -2015
             assert rig.posts() == 1
 
     @pytest.mark.xfail(
@@ -367,9 +346,8 @@ class TestRow31SymbolNotTrading:
         """Row 31: -1121 from the exchange (the symbol went away since start-up): REJECTED once."""
         async with open_engine(rules=refuse_posts(-1121, "Invalid symbol.")) as rig:
             request = await resting_buy(rig.ex, symbol="ETHUSDT", qty="0.050")
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(request)
-            assert caught.value.code == -1121
+            refusal = await place_failing(rig, request, ExchangeRejected)
+            assert refusal.code == -1121
             assert rig.posts() == 1
 
     @pytest.mark.xfail(

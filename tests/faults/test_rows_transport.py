@@ -39,12 +39,17 @@ from .support import (
     Mutate,
     Rule,
     assert_engine_matches_ledger,
+    assert_found_not_resent,
+    assert_resent_once,
     binance_error,
     final_state,
     on_first,
     open_engine,
+    place_failing,
+    place_settled,
     record_events,
     resting_buy,
+    with_fields,
 )
 
 PENDING_NEW, UNKNOWN, NEW = OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.NEW
@@ -70,13 +75,8 @@ class TestRow08AppliedThen503Unknown:
             open_engine(plan=on_first(FaultKind.UNKNOWN_503)) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
-            assert rec.statuses(order.client_order_id.value) == [PENDING_NEW, UNKNOWN, NEW]
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order, rec)
 
     async def test_market_order_that_filled_is_not_placed_twice(
         self, autojump_clock: trio.testing.MockClock
@@ -88,8 +88,7 @@ class TestRow08AppliedThen503Unknown:
         hold exactly one order and one fill for the intent.
         """
         async with open_engine(plan=on_first(FaultKind.UNKNOWN_503)) as rig:
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(OrderRequest.market("BTCUSDT", "BUY", "0.010"))
+            order = await place_settled(rig, OrderRequest.market("BTCUSDT", "BUY", "0.010"))
             assert order.status is OrderStatus.FILLED
             assert_engine_matches_ledger(rig.sim, order)
             (position,) = [p for p in await rig.ex.positions("BTCUSDT") if p.amount != 0]
@@ -119,9 +118,7 @@ class TestRow09NotAppliedThen503Unknown:
             open_engine(rules=rules, recv_window_ms=recv_window_ms, query_lag_s=query_lag_s) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeUnavailable):
-                await rig.ex.place_order(request)
+            await place_failing(rig, await resting_buy(rig.ex), ExchangeUnavailable)
             decided = trio.current_time()
             (post,) = rig.tap.requests(*NEW_ORDER)
             cid = post.client_order_id
@@ -146,13 +143,9 @@ class TestRow10DefinitiveServerRefusal:
         """Row 10: REJECTED, so safe to resend: after a back-off, a fresh signature, one order."""
         rules = on_posts(Answer(status=503, body=body, apply=False))
         async with open_engine(rules=rules) as rig, record_events(rig.ex) as rec:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
+            order = await place_settled(rig, await resting_buy(rig.ex))
             assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            first, second = rig.tap.requests(*NEW_ORDER)
-            assert first.client_order_id == second.client_order_id == order.client_order_id.value
+            first, second = assert_resent_once(rig, order)
             assert second.params["signature"] != first.params["signature"]
             assert int(second.params["timestamp"]) > int(first.params["timestamp"])
             assert second.time_s - first.time_s >= rig.ex.config.retry.wait_initial
@@ -165,10 +158,8 @@ class TestRow10DefinitiveServerRefusal:
         """Row 10: a refusal that persists ends after a bounded number of attempts, REJECTED."""
         rules = on_posts(Answer(status=503, body=BUSY_503, apply=False), times=1000)
         async with open_engine(rules=rules) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeRejected) as caught:
-                await rig.ex.place_order(request)
-            assert caught.value.http_status == 503
+            refusal = await place_failing(rig, await resting_buy(rig.ex), ExchangeRejected)
+            assert refusal.http_status == 503
             assert rig.posts() == PLACEMENT_ATTEMPTS
             (cid,) = {s.client_order_id for s in rig.tap.requests(*NEW_ORDER)}
             assert cid is not None
@@ -202,13 +193,8 @@ class TestRow11GenericServerErrors:
             status=status, body=body, apply=True, headers={"Content-Type": content_type}
         )
         async with open_engine(rules=on_posts(answer)) as rig, record_events(rig.ex) as rec:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
-            assert rec.statuses(order.client_order_id.value) == [PENDING_NEW, UNKNOWN, NEW]
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order, rec)
 
     async def test_idempotent_read_is_retried(self, autojump_clock: trio.testing.MockClock) -> None:
         """Row 11: a read that met a 502 page is simply asked again."""
@@ -238,13 +224,8 @@ class TestRow12ExecutionStatusUnknownCodes:
         body = binance_error(code, "execution status unknown")
         answer = Answer(status=400, body=body, apply=True)
         async with open_engine(rules=on_posts(answer)) as rig, record_events(rig.ex) as rec:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
-            assert rec.statuses(order.client_order_id.value) == [PENDING_NEW, UNKNOWN, NEW]
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order, rec)
 
     async def test_unapplied_order_is_not_assumed_failed_early(
         self, autojump_clock: trio.testing.MockClock
@@ -252,9 +233,7 @@ class TestRow12ExecutionStatusUnknownCodes:
         """Row 12: when it did not execute, the engine still waits for proof before REJECTED."""
         answer = Answer(status=400, body=binance_error(-1007, "timeout"), apply=False)
         async with open_engine(rules=on_posts(answer)) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ExchangeUnavailable):
-                await rig.ex.place_order(request)
+            await place_failing(rig, await resting_buy(rig.ex), ExchangeUnavailable)
             (post,) = rig.tap.requests(*NEW_ORDER)
             config = rig.ex.config
             assert trio.current_time() >= (
@@ -277,9 +256,7 @@ class TestRow13ReadTimeoutAfterWrite:
             open_engine(plan=on_first(FaultKind.DELAY, delay_s=30.0), rest_workers=1) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
+            order = await place_settled(rig, await resting_buy(rig.ex))
             (post,) = rig.tap.requests(*NEW_ORDER)
             answered = trio.current_time() - post.time_s
             assert rig.ex.config.request_timeout_s <= answered < 30.0
@@ -310,12 +287,8 @@ class TestRow14ConnectFailure:
     ) -> None:
         """Row 14: NOT_SENT is safe to resend: same client id, new timestamp, one order."""
         async with open_engine(rules=on_posts(Fail(error=error, apply=False))) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert_engine_matches_ledger(rig.sim, order)
-            first, second = rig.tap.requests(*NEW_ORDER)
-            assert first.client_order_id == second.client_order_id == order.client_order_id.value
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            first, second = assert_resent_once(rig, order)
             assert int(second.params["timestamp"]) > int(first.params["timestamp"])
 
     async def test_a_persistent_failure_is_definitive_and_bounded(
@@ -327,9 +300,7 @@ class TestRow14ConnectFailure:
             open_engine(rules=on_posts(fail, times=1000)) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ConnectionFailed):
-                await rig.ex.place_order(request)
+            await place_failing(rig, await resting_buy(rig.ex), ConnectionFailed)
             assert rig.posts() == PLACEMENT_ATTEMPTS
             (cid,) = {s.client_order_id for s in rig.tap.requests(*NEW_ORDER)}
             assert cid is not None
@@ -360,12 +331,8 @@ class TestRow15ResetAfterWrite:
             open_engine(rules=on_posts(Fail(error=error, apply=True))) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
-            assert rec.statuses(order.client_order_id.value) == [PENDING_NEW, UNKNOWN, NEW]
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order, rec)
 
 
 WRITE_ERRORS = [
@@ -385,12 +352,8 @@ class TestRow16WriteErrorMidBody:
     ) -> None:
         """Row 16: UNKNOWN (conservative); the exchange had it, so the query finds it."""
         async with open_engine(rules=on_posts(Fail(error=error, apply=True))) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order)
 
     @pytest.mark.parametrize("error", WRITE_ERRORS, ids=["write-error", "write-timeout"])
     async def test_unapplied_variant_is_proven_absent_not_resent(
@@ -403,9 +366,7 @@ class TestRow16WriteErrorMidBody:
             open_engine(rules=on_posts(Fail(error=error, apply=False))) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(TransportFailed):
-                await rig.ex.place_order(request)
+            await place_failing(rig, await resting_buy(rig.ex), TransportFailed)
             (post,) = rig.tap.requests(*NEW_ORDER)
             cid = post.client_order_id
             assert cid is not None
@@ -470,14 +431,12 @@ class TestRow18TlsFailure:
             apply=False,
         )
         async with open_engine(rules=on_posts(tls, times=1000)) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S), pytest.raises(ConnectionFailed) as caught:
-                await rig.ex.place_order(request)
+            failure = await place_failing(rig, await resting_buy(rig.ex), ConnectionFailed)
             assert rig.posts() == PLACEMENT_ATTEMPTS
             assert rig.sim.stats()["orders_accepted"] == 0
             for attempt in rig.tap.requests(*NEW_ORDER):
-                assert attempt.params["signature"] not in str(caught.value)
-                assert attempt.params["signature"] not in repr(caught.value)
+                assert attempt.params["signature"] not in str(failure)
+                assert attempt.params["signature"] not in repr(failure)
 
 
 class TestRow19MalformedSuccessBody:
@@ -494,13 +453,8 @@ class TestRow19MalformedSuccessBody:
         """Row 19: the order may be live: UNKNOWN, then the query's report, no resend (I3)."""
         answer = Answer(status=200, body=body, apply=True)
         async with open_engine(rules=on_posts(answer)) as rig, record_events(rig.ex) as rec:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
-            assert rec.statuses(order.client_order_id.value) == [PENDING_NEW, UNKNOWN, NEW]
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order, rec)
 
     async def test_a_read_with_a_truncated_body_is_retried(
         self, autojump_clock: trio.testing.MockClock
@@ -510,16 +464,6 @@ class TestRow19MalformedSuccessBody:
             with trio.fail_after(BOUND_S):
                 await rig.ex.positions("BTCUSDT")
             assert rig.tap.count(*POSITION_RISK) == 2
-
-
-def _other_status(payload: object) -> object:
-    assert isinstance(payload, dict)
-    return {**payload, "status": "SOMETHING_NEW"}
-
-
-def _float_quantities(payload: object) -> object:
-    assert isinstance(payload, dict)
-    return {**payload, "origQty": 0.002, "executedQty": 0.0}
 
 
 def _no_order_id(payload: object) -> object:
@@ -532,7 +476,11 @@ class TestRow20WrongShapeSuccessBody:
 
     @pytest.mark.parametrize(
         "edit",
-        [_other_status, _float_quantities, _no_order_id],
+        [
+            with_fields(status="SOMETHING_NEW"),
+            with_fields(origQty=0.002, executedQty=0.0),
+            _no_order_id,
+        ],
         ids=["unknown-status", "float-quantities", "missing-order-id"],
     )
     async def test_unusable_body_is_unknown_then_reconciled(
@@ -540,12 +488,8 @@ class TestRow20WrongShapeSuccessBody:
     ) -> None:
         """Row 20: nothing of the body is trusted; the query's report is (I3, I5)."""
         async with open_engine(rules=on_posts(Mutate(edit=edit))) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
-            assert order.status is NEW
-            assert_engine_matches_ledger(rig.sim, order)
-            assert rig.posts() == 1
+            order = await place_settled(rig, await resting_buy(rig.ex))
+            assert_found_not_resent(rig, order)
 
     async def test_a_body_naming_another_order_never_updates_it(
         self, autojump_clock: trio.testing.MockClock
@@ -566,8 +510,7 @@ class TestRow20WrongShapeSuccessBody:
                 }
 
             rig.tap.script(*on_posts(Mutate(edit=claims_first_filled)))
-            with trio.fail_after(BOUND_S):
-                second = await rig.ex.place_order(await resting_buy(rig.ex, ticks=60))
+            second = await place_settled(rig, await resting_buy(rig.ex, ticks=60))
             assert second.status is NEW
             assert_engine_matches_ledger(rig.sim, second)
             assert_engine_matches_ledger(rig.sim, final_state(rig.ex, first.client_order_id.value))
@@ -585,15 +528,9 @@ class TestRow20WrongShapeSuccessBody:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         """Row 20: an executed quantity beyond the order's, in exponent form, is malformed (I4)."""
-
-        def huge(payload: object) -> object:
-            assert isinstance(payload, dict)
-            return {**payload, "executedQty": "1e999999"}
-
-        async with open_engine(rules=on_posts(Mutate(edit=huge))) as rig:
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
+        huge = Mutate(edit=with_fields(executedQty="1e999999"))
+        async with open_engine(rules=on_posts(huge)) as rig:
+            order = await place_settled(rig, await resting_buy(rig.ex))
             await trio.sleep(5)  # polling has had time to correct it
             assert_engine_matches_ledger(rig.sim, final_state(rig.ex, order.client_order_id.value))
 
@@ -609,9 +546,7 @@ class TestRow21AnswerAfterTheWorkerGaveUp:
             open_engine(plan=on_first(FaultKind.DELAY, delay_s=12.0)) as rig,
             record_events(rig.ex) as rec,
         ):
-            request = await resting_buy(rig.ex)
-            with trio.fail_after(BOUND_S):
-                order = await rig.ex.place_order(request)
+            order = await place_settled(rig, await resting_buy(rig.ex))
             await trio.sleep(20)  # the stalled answer has arrived by now
             cid = order.client_order_id.value
             assert rec.statuses(cid) == [PENDING_NEW, UNKNOWN, NEW]

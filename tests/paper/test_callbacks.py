@@ -10,6 +10,7 @@ import trio.testing
 
 from trio_fapi.paper import PaperBroker, PaperFill, PaperOrder
 from trio_fapi.protocol.enums import OrderStatus
+from trio_fapi.protocol.errors import ExchangeRejected
 
 from .conftest import new_broker, quote
 
@@ -76,8 +77,9 @@ class TestOncePerEvent:
     async def test_a_refusal_is_no_order_change(
         self, broker: PaperBroker, recorder: Recorder
     ) -> None:
-        with pytest.raises(Exception, match="-5022"):
+        with pytest.raises(ExchangeRejected, match="-5022") as caught:
             await broker.place_order("BTCUSDT", "BUY", "LIMIT", "0.1", "60000.1", "GTX")
+        assert caught.value.code == -5022
         assert recorder.orders == []
 
     async def test_ioc_remainder_is_its_own_change(
@@ -97,6 +99,22 @@ class TestOncePerEvent:
         broker.register_fill_callback(late.append)
         await broker.place_order("BTCUSDT", "BUY", "MARKET", "0.2")
         assert [f.quantity for f in late] == [D("0.2")]
+
+
+class TestNoCallbacks:
+    """Without a callback the broker asks the ledger for no event snapshots."""
+
+    async def test_the_ledger_is_observed_from_the_first_callback(self) -> None:
+        broker = new_broker()
+        quote(broker)
+        await broker.place_order("BTCUSDT", "BUY", "MARKET", "0.1")
+        assert broker.exchange.ledger.observers == []
+        fills: list[PaperFill] = []
+        broker.register_fill_callback(fills.append)
+        broker.register_order_callback(lambda order: None)
+        assert len(broker.exchange.ledger.observers) == 1
+        await broker.place_order("BTCUSDT", "BUY", "MARKET", "0.2")
+        assert [f.quantity for f in fills] == [D("0.2")]
 
 
 class TestMarketDataFills:

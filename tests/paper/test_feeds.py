@@ -152,6 +152,13 @@ class TestRandomWalk:
         assert first != other
         assert len(set(first)) > 10
 
+    async def test_no_symbols_moves_none(self, autojump_clock: trio.testing.MockClock) -> None:
+        broker = new_broker()
+        start = broker.get_market_data("BTCUSDT").last
+        async with open_paper_venue(broker, feeds=[RandomWalkFeed(volatility="0.001", symbols=[])]):
+            await trio.sleep(30)
+            assert broker.get_market_data("BTCUSDT").last == start
+
     async def test_a_pushed_quote_holds_the_price(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:

@@ -10,6 +10,7 @@ import trio.testing
 
 from trio_fapi.paper import InvalidSetting, LatencyModel, PaperBroker
 from trio_fapi.protocol.enums import OrderStatus
+from trio_fapi.protocol.errors import ExchangeRejected
 
 from .conftest import T0, new_broker, quote
 
@@ -78,8 +79,9 @@ class TestFixedLatency:
         self, broker: PaperBroker, autojump_clock: trio.testing.MockClock
     ) -> None:
         broker.set_latency_simulation(60, 60)
-        with pytest.raises(Exception, match="-5022"):
+        with pytest.raises(ExchangeRejected, match="-5022") as caught:
             await broker.place_order("BTCUSDT", "BUY", "LIMIT", "0.1", "60000.1", "GTX")
+        assert caught.value.code == -5022
         assert trio.current_time() == pytest.approx(0.060)
 
 

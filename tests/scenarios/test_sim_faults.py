@@ -18,54 +18,28 @@ import pytest
 import trio
 import trio.testing
 
-from trio_fapi import Credentials, ExecutorConfig, OrderRequest, OrderStatus, open_executor
+from tests.faults.support import BOUND_S, assert_engine_matches_ledger, on_first, rows_with
+from tests.scenarios.test_end_to_end import below_market, engine
+from trio_fapi import OrderRequest, OrderStatus
 from trio_fapi.actors.executor import Executor
 from trio_fapi.protocol.messages import OrderSnapshot
-from trio_fapi.sim import FaultKind, FaultPlan, FaultStep, SimHandle, default_config, open_sim
-
-#: Generous: resolving an unknown outcome may take the engine's whole
-#: ``unknown_resolution_s`` (30 s) of virtual time.
-SCENARIO_BOUND_S = 300
+from trio_fapi.sim import FaultKind, FaultPlan, SimHandle, default_config
 
 
 @asynccontextmanager
 async def engine_on(plan: FaultPlan | None) -> AsyncIterator[tuple[SimHandle, Executor]]:
     """An executor on a still market; ``plan`` is set once the executor has started."""
-    async with open_sim(default_config(seed=1).still_market()) as sim:
-        config = ExecutorConfig(
-            base_url=sim.base_url,
-            credentials=Credentials(api_key=sim.config.api_key, api_secret=sim.config.api_secret),
-            seed=1,
-        )
-        async with open_executor(config, transport=sim.transport) as ex:
-            sim.set_faults(plan)
-            yield sim, ex
-
-
-def rows_for(sim: SimHandle, order: OrderSnapshot) -> list[dict[str, object]]:
-    """The ledger's orders that carry this order's client id."""
-    orders = sim.ledger()["orders"]
-    assert isinstance(orders, list)
-    return [o for o in orders if o["clientOrderId"] == order.client_order_id.value]
+    async with engine(default_config(seed=1).still_market()) as (sim, ex):
+        sim.set_faults(plan)
+        yield sim, ex
 
 
 def assert_matches_ledger(sim: SimHandle, order: OrderSnapshot) -> None:
-    """Exactly one order for the intent, and the engine says what the ledger says."""
-    (row,) = rows_for(sim, order)
-    assert order.status.value == row["status"]
-    assert order.executed_qty == Decimal(str(row["executedQty"]))
-    assert order.avg_price == Decimal(str(row["avgPrice"]))
+    """Exactly one order for the intent, the engine says what the ledger says, same venue id."""
+    assert_engine_matches_ledger(sim, order)
+    (row,) = rows_with(sim, order.client_order_id.value)
     assert order.venue_order_id is not None
     assert order.venue_order_id.value == row["orderId"]
-
-
-def first_placement(kind: FaultKind) -> FaultPlan:
-    return FaultPlan.scripted(FaultStep(fault=kind, method="POST", path="/fapi/v1/order"))
-
-
-async def resting_price(ex: Executor) -> Decimal:
-    book = await ex.book_ticker("BTCUSDT")
-    return book.bid_price - ex.rules("BTCUSDT").price_filter.tick_size * 50
 
 
 APPLIED_FAULTS = [FaultKind.LOST, FaultKind.UNKNOWN_503, FaultKind.CORRUPT, FaultKind.DELAY]
@@ -78,9 +52,9 @@ class TestAppliedButUnanswered:
     async def test_resting_limit(
         self, kind: FaultKind, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with engine_on(first_placement(kind)) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
-                price = await resting_price(ex)
+        async with engine_on(on_first(kind)) as (sim, ex):
+            with trio.fail_after(BOUND_S):
+                price = await below_market(ex)
                 order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
             assert order.status is OrderStatus.NEW
             assert_matches_ledger(sim, order)
@@ -92,18 +66,18 @@ class TestAppliedButUnanswered:
     async def test_market_order_that_filled(
         self, kind: FaultKind, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with engine_on(first_placement(kind)) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
+        async with engine_on(on_first(kind)) as (sim, ex):
+            with trio.fail_after(BOUND_S):
                 order = await ex.place_order(OrderRequest.market("BTCUSDT", "BUY", "0.010"))
             assert order.status is OrderStatus.FILLED
             assert_matches_ledger(sim, order)
 
     async def test_unknown_then_query_lag(self, autojump_clock: trio.testing.MockClock) -> None:
         """Row 33 on top of row 8: "no such order" inside the lag is not proof of absence."""
-        plan = FaultPlan(steps=first_placement(FaultKind.UNKNOWN_503).steps, query_lag_ms=2_000)
+        plan = FaultPlan(steps=on_first(FaultKind.UNKNOWN_503).steps, query_lag_ms=2_000)
         async with engine_on(plan) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
-                price = await resting_price(ex)
+            with trio.fail_after(BOUND_S):
+                price = await below_market(ex)
                 order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
             assert order.status is OrderStatus.NEW
             assert_matches_ledger(sim, order)
@@ -115,9 +89,9 @@ class TestNeverArrived:
     async def test_dropped_placement_is_retried_once(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with engine_on(first_placement(FaultKind.DROP)) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
-                price = await resting_price(ex)
+        async with engine_on(on_first(FaultKind.DROP)) as (sim, ex):
+            with trio.fail_after(BOUND_S):
+                price = await below_market(ex)
                 order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
             assert order.status is OrderStatus.NEW
             assert_matches_ledger(sim, order)
@@ -128,12 +102,10 @@ class TestFillRacingTheCancel:
     """Row 32: the cancel meets -2011 because the order just filled; the engine reports FILLED."""
 
     async def test_cancel_reports_the_fill(self, autojump_clock: trio.testing.MockClock) -> None:
-        race = FaultPlan.scripted(
-            FaultStep(fault=FaultKind.CANCEL_RACE, method="DELETE", path="/fapi/v1/order")
-        )
+        race = on_first(FaultKind.CANCEL_RACE, "DELETE")
         async with engine_on(None) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
-                price = await resting_price(ex)
+            with trio.fail_after(BOUND_S):
+                price = await below_market(ex)
                 placed = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
                 sim.set_faults(race)
                 final = await ex.cancel_order("BTCUSDT", placed.client_order_id)
@@ -150,8 +122,8 @@ class TestClockSkew:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         async with engine_on(FaultPlan(skew_ms=8_000)) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
-                price = await resting_price(ex)
+            with trio.fail_after(BOUND_S):
+                price = await below_market(ex)
                 order = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
             assert_matches_ledger(sim, order)
 
@@ -196,8 +168,8 @@ class TestSeededSchedules:
                     replies.append(exc)
 
         async with engine_on(attrs.evolve(RANDOM_PLAN, seed=seed)) as (sim, ex):
-            with trio.fail_after(SCENARIO_BOUND_S):
-                base = await resting_price(ex)
+            with trio.fail_after(BOUND_S):
+                base = await below_market(ex)
                 async with trio.open_nursery() as nursery:
                     for i in range(intents):
                         nursery.start_soon(trade, ex, i, base)
@@ -210,13 +182,7 @@ class TestSeededSchedules:
                 assert len(replies) == (2 if placed and i % 2 else 1)
             known = {s.client_order_id.value: s for s in ex.orders()}
             for client_id in answers:
-                rows = [o for o in ledger_rows(sim) if o["clientOrderId"] == client_id]
+                rows = rows_with(sim, client_id)
                 assert len(rows) <= 1, client_id
                 if rows:
                     assert_matches_ledger(sim, known[client_id])
-
-
-def ledger_rows(sim: SimHandle) -> list[dict[str, object]]:
-    orders = sim.ledger()["orders"]
-    assert isinstance(orders, list)
-    return orders

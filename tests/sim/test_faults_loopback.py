@@ -14,12 +14,12 @@ import trio
 
 from trio_fapi.actors._signing import signed_query
 from trio_fapi.protocol.credentials import Credentials
-from trio_fapi.sim import FaultKind, FaultPlan, FaultStep, serve_sim
+from trio_fapi.sim import FaultKind, FaultPlan, serve_sim
 
 from .conftest import still_config
+from .test_faults import UNKNOWN_ERROR, limit_buy, step
 
 CREDS = Credentials(api_key="sim-key", api_secret="sim-secret")
-UNKNOWN_ERROR = "Unknown error, please check your request or try again later."
 
 
 async def place(
@@ -27,15 +27,7 @@ async def place(
 ) -> httpx.Response:
     """A resting LIMIT BUY, signed with the server's own time."""
     server_time = (await http.get("/fapi/v1/time")).json()["serverTime"]
-    params = [
-        ("symbol", "BTCUSDT"),
-        ("side", "BUY"),
-        ("type", "LIMIT"),
-        ("timeInForce", "GTC"),
-        ("quantity", "0.010"),
-        ("price", "59000.00"),
-        ("newClientOrderId", client_id),
-    ]
+    params = list(limit_buy(client_id).items())
     query = signed_query(CREDS, params, timestamp_ms=server_time, recv_window_ms=None)
     return await http.post(
         f"/fapi/v1/order?{query}", headers={"X-MBX-APIKEY": "sim-key"}, timeout=read_timeout_s
@@ -44,14 +36,11 @@ async def place(
 
 @pytest.mark.loopback
 async def test_lost_503_and_delayed_answers_over_http() -> None:
-    def on_orders(kind: FaultKind, nth: int, delay_s: float | None = None) -> FaultStep:
-        return FaultStep(fault=kind, method="POST", path="/fapi/v1/order", nth=nth, delay_s=delay_s)
-
     plan = FaultPlan.scripted(
-        on_orders(FaultKind.LOST, 1),
-        on_orders(FaultKind.UNKNOWN_503, 2),
-        on_orders(FaultKind.DELAY, 3, delay_s=0.5),
-        on_orders(FaultKind.DROP, 4),
+        step(FaultKind.LOST, 1),
+        step(FaultKind.UNKNOWN_503, 2),
+        step(FaultKind.DELAY, 3, delay_s=0.5),
+        step(FaultKind.DROP, 4),
     )
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:

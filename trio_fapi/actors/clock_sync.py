@@ -183,13 +183,10 @@ class ClockSync:
         self._hint_resync_gap_s = hint_resync_gap_s
 
         self._offset_ms = 0
-        self._synced = False
         self._running = False
-        self._closed = False
         self._wake = trio.Event()
         self._round_done = trio.Event()
         self._rounds_started = 0
-        self._rounds_finished = 0
         self._last_round_ok = False
         self._last_round_started_at = -math.inf
         self._drift_ref: tuple[float, int] | None = None
@@ -204,6 +201,14 @@ class ClockSync:
         self._consecutive_failures = 0
         self._last_sync_at: float | None = None
         self._hint_conflicts = 0
+
+    @property
+    def _synced(self) -> bool:
+        return self._rounds_ok > 0
+
+    @property
+    def _rounds_finished(self) -> int:
+        return self._rounds_ok + self._failures
 
     # -- what the signer reads ------------------------------------------------------------
 
@@ -238,7 +243,6 @@ class ClockSync:
                 await self._round()
         finally:
             self._running = False
-            self._closed = True
             self._round_done.set()
 
     async def resync(self) -> bool:
@@ -259,7 +263,7 @@ class ClockSync:
         target = self._rounds_started + 1
         self._wake.set()
         while self._rounds_finished < target:
-            if self._closed:
+            if not self._running:
                 raise EngineClosed()
             await self._round_done.wait()
         return self._last_round_ok
@@ -350,7 +354,6 @@ class ClockSync:
                 self._samples,
                 self._offset_ms,
             )
-        self._rounds_finished += 1
         self._last_round_ok = ok
         done, self._round_done = self._round_done, trio.Event()
         done.set()
@@ -389,7 +392,6 @@ class ClockSync:
                 self._drift = (offset - ref_offset) * 3600 / (now - ref_at)
                 self._drift_ref = (now, offset)
         self._offset_ms = offset
-        self._synced = True
         self._rounds_ok += 1
         self._consecutive_failures = 0
         self._last_sync_at = now

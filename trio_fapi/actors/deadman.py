@@ -20,7 +20,10 @@ symbol that has live orders:
   one that succeeded, the exchange may have canceled everything on the symbol:
   that is logged as an error, counted, and reported through ``on_lapse`` so the
   owner can reconcile the symbol;
-- disarmed when the symbol has no live orders any more, and on clean shutdown
+- disarmed when the symbol has had no live orders until its next heartbeat
+  would have been due (a strategy that requotes goes flat for moments, and
+  disarming and re-arming each time would cost 20 weight for nothing; the
+  countdown outlasts the wait), and at once on clean shutdown
   (:meth:`DeadManSwitch.disarm_all`).
 
 A crash or a hard cancellation deliberately leaves the countdowns armed: that
@@ -201,9 +204,7 @@ class DeadManSwitch:
         self._closing = False
         self._closed = trio.Event()
         self._loop_exited = trio.Event()
-        self._heartbeats = 0
         self._disarms = 0
-        self._failures = 0
         self._lapses = 0
         self._ignored = 0
 
@@ -212,9 +213,10 @@ class DeadManSwitch:
     def set_live(self, symbol: Symbol, live: bool) -> None:
         """Say whether ``symbol`` has live orders. Never blocks; repeating a value is free.
 
-        ``True`` arms the symbol's heartbeat at once if it is not running;
-        ``False`` disarms it at once. After :meth:`disarm_all`, ``True`` is
-        ignored (and counted): the engine is shutting down.
+        ``True`` arms the symbol's heartbeat at once if it is not running.
+        ``False`` disarms it when its next heartbeat would have been due; if
+        orders come back before then, nothing is sent. After :meth:`disarm_all`,
+        ``True`` is ignored (and counted): the engine is shutting down.
         """
         if live and self._closing:
             self._ignored += 1
@@ -271,25 +273,27 @@ class DeadManSwitch:
 
     def statistics(self) -> DeadManStatistics:
         """Per-symbol heartbeats and totals."""
+        symbols = tuple(
+            HeartbeatStatistics(
+                symbol=b.symbol.value,
+                live=b.live,
+                armed=b.armed,
+                heartbeats=b.heartbeats,
+                failures=b.failures,
+                consecutive_failures=b.consecutive_failures,
+                last_ok_at=b.last_ok_at,
+                lapsed=b.lapsed,
+            )
+            for b in sorted(self._beats.values(), key=lambda b: b.symbol.value)
+        )
         return DeadManStatistics(
             countdown_ms=self._countdown_ms,
             refresh_s=self._refresh_s,
-            symbols=tuple(
-                HeartbeatStatistics(
-                    symbol=b.symbol.value,
-                    live=b.live,
-                    armed=b.armed,
-                    heartbeats=b.heartbeats,
-                    failures=b.failures,
-                    consecutive_failures=b.consecutive_failures,
-                    last_ok_at=b.last_ok_at,
-                    lapsed=b.lapsed,
-                )
-                for b in sorted(self._beats.values(), key=lambda b: b.symbol.value)
-            ),
-            heartbeats=self._heartbeats,
+            symbols=symbols,
+            # A symbol's beat is never forgotten, so its counters add up to the totals.
+            heartbeats=sum(s.heartbeats for s in symbols),
             disarms=self._disarms,
-            failures=self._failures,
+            failures=sum(s.failures for s in symbols),
             lapses=self._lapses,
             ignored=self._ignored,
             closed=self._closed.is_set(),
@@ -307,50 +311,50 @@ class DeadManSwitch:
     async def _beat_loop(self, beat: _Beat) -> None:
         """Drive one symbol until it is neither live nor armed."""
         try:
-            while True:
-                beat.changed = trio.Event()  # read `live` only after this: no lost wake-up
-                now = trio.current_time()
-                due = beat.next_at is None or now >= beat.next_at
+            while beat.live or beat.armed:
+                beat.changed = trio.Event()  # a change from here on ends the wait below
                 if beat.live:
-                    if due:
-                        beat.armed = True  # from the first attempt on, it may be armed
-                        if await self._call(beat, self._countdown_ms):
-                            beat.heartbeats += 1
-                            self._heartbeats += 1
-                            beat.last_ok_at = now
-                            beat.lapsed = False
-                            beat.next_at = now + self._refresh_s
-                        else:
-                            self._check_lapse(beat)
-                            beat.next_at = trio.current_time() + self._retry_s
-                    assert beat.next_at is not None
-                    with trio.move_on_at(beat.next_at):
-                        await beat.changed.wait()
-                elif beat.armed:
-                    if not self._closing and not due and beat.next_at is not None:
-                        # Linger until the next heartbeat would be due: a quoting
-                        # strategy goes flat between quotes, and the countdown
-                        # outlives this wait, so disarming and re-arming every
-                        # time would only spend weight (10 per call).
-                        with trio.move_on_at(beat.next_at):
-                            await beat.changed.wait()
-                        continue
-                    if await self._call(beat, 0):
-                        beat.armed = False
-                        beat.next_at = None
-                        self._disarms += 1
-                        continue
+                    if beat.next_at is None or trio.current_time() >= beat.next_at:
+                        beat.next_at = await self._heartbeat(beat)
+                    wake_at = beat.next_at
+                elif (
+                    not self._closing
+                    and beat.next_at is not None
+                    and trio.current_time() < beat.next_at
+                ):
+                    # Linger until the next heartbeat would be due: a quoting
+                    # strategy goes flat between quotes, and the countdown
+                    # outlives this wait, so disarming and re-arming every
+                    # time would only spend weight (10 per call).
+                    wake_at = beat.next_at
+                elif await self._call(beat, 0):
+                    beat.armed = False
+                    beat.next_at = None
+                    self._disarms += 1
+                    continue
+                else:
                     beat.disarm_tries += 1
                     if self._closing and beat.disarm_tries >= self._disarm_attempts:
                         return
-                    with trio.move_on_after(self._retry_s):
-                        await beat.changed.wait()
-                else:
-                    return
+                    wake_at = trio.current_time() + self._retry_s
+                with trio.move_on_at(wake_at):
+                    await beat.changed.wait()
         finally:
             beat.running = False
             exited, self._loop_exited = self._loop_exited, trio.Event()
             exited.set()
+
+    async def _heartbeat(self, beat: _Beat) -> float:
+        """Arm or refresh the countdown; returns when the next call is due."""
+        started = trio.current_time()
+        beat.armed = True  # from the first attempt on, it may be armed
+        if await self._call(beat, self._countdown_ms):
+            beat.heartbeats += 1
+            beat.last_ok_at = started
+            beat.lapsed = False
+            return started + self._refresh_s
+        self._check_lapse(beat)
+        return trio.current_time() + self._retry_s
 
     async def _call(self, beat: _Beat, countdown_ms: int) -> bool:
         with trio.move_on_after(self._send_timeout_s):
@@ -367,7 +371,6 @@ class DeadManSwitch:
     def _failed(self, beat: _Beat, why: str) -> None:
         beat.failures += 1
         beat.consecutive_failures += 1
-        self._failures += 1
         if beat.consecutive_failures == 1:
             log.warning("countdownCancelAll for %s failed: %s", beat.symbol, why)
 

@@ -240,11 +240,10 @@ class _Store:
             cls._prepare(conn, path, synchronous=synchronous, check=check)
             if on_connect is not None:
                 on_connect(conn)
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             conn.close()
-            raise _map_error(exc) from exc
-        except BaseException:
-            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _map_error(exc) from exc
             raise
         return cls(conn)
 
@@ -559,19 +558,22 @@ class Journal:
                 self._transactions += 1
                 self._largest_batch = max(self._largest_batch, len(batch))
                 for job, result in zip(batch, results, strict=True):
-                    self._requests += 1
-                    if isinstance(result, JournalError):
-                        self._failures += 1
-                    job.reply_to.send(result)
+                    self._answer(job, result)
                 batch = []
         finally:
             # Nobody may wait forever: answer what was taken and what is still queued.
             for job in batch:
-                job.reply_to.send(JournalClosed())
+                self._answer(job, JournalClosed())
             self._refuse_queued()
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._store.close, limiter=self._thread_limiter)
             self._stopped.set()
+
+    def _answer(self, job: _Job, result: object) -> None:
+        self._requests += 1
+        if isinstance(result, JournalError):
+            self._failures += 1
+        job.reply_to.send(result)
 
     def _refuse_queued(self) -> None:
         while True:
@@ -579,8 +581,7 @@ class Journal:
                 job = self._inbox.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                 break
-            self._failures += 1
-            job.reply_to.send(JournalClosed())
+            self._answer(job, JournalClosed())
         self._inbox.close()
 
     async def aclose(self) -> None:

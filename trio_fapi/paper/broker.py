@@ -38,8 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from functools import partial
-from typing import assert_never
+from typing import TypeVar, assert_never
 
 import trio
 
@@ -55,7 +54,6 @@ from trio_fapi.protocol.enums import (
     TimeInForce,
 )
 from trio_fapi.protocol.errors import InvalidCombination, UnknownSymbol
-from trio_fapi.protocol.filters import SymbolRules
 from trio_fapi.protocol.ids import Symbol
 from trio_fapi.protocol.numbers import to_decimal
 from trio_fapi.protocol.orders import OrderRequest, to_enum
@@ -69,7 +67,7 @@ from trio_fapi.sim.records import FundingSettled, LedgerEvent, OrderChanged
 
 from .account import PaperAccount, PaperPosition, PnL, account_snapshot, position_snapshot
 from .callbacks import CallbackHub, FillCallback, OrderCallback
-from .config import ExchangeInfoInput, paper_setup
+from .config import MAX_LEVERAGE, ExchangeInfoInput, int_in, paper_setup
 from .errors import InvalidMarketData, InvalidSetting, rejected
 from .fees import FeeConfig
 from .latency import LatencyModel
@@ -84,6 +82,7 @@ _ZERO = Decimal(0)
 _STEP_SLACK_S = 0.001
 _MAX_HISTORY = 1000
 _ORDER_PATH = "/fapi/v1/order"
+_T = TypeVar("_T")
 
 
 class PaperBroker:
@@ -137,7 +136,6 @@ class PaperBroker:
             start_prices=start_prices,
         )
         self._config = setup.config
-        self._initial_balance = setup.config.initial_balance
         self._epoch_ms = epoch_ms
         start_ms = epoch_ms if epoch_ms is not None else int(time.time() * 1000)
         self._exchange = SimulatedExchange(setup.config, start_ms=start_ms)
@@ -147,7 +145,6 @@ class PaperBroker:
         ledger = self._exchange.ledger
         ledger.take_planner = self._slippage
         ledger.account.dual_side = bool(hedge_mode)
-        ledger.observers.append(self._on_ledger_event)
         self._latency = LatencyModel(seed=seed)
         self._hub = CallbackHub()
         self._clock: AnchoredClock | None = None
@@ -176,7 +173,7 @@ class PaperBroker:
     @property
     def initial_balance(self) -> Decimal:
         """The starting wallet balance."""
-        return self._initial_balance
+        return self._config.initial_balance
 
     @property
     def slippage_model(self) -> SlippageModel:
@@ -208,7 +205,7 @@ class PaperBroker:
 
     def now_ms(self) -> int:
         """The venue's clock (epoch milliseconds), advancing with trio's clock."""
-        clock = self._clock or self._anchor()
+        clock = self._anchor()
         return clock() if clock is not None else self._exchange.now_ms
 
     def _anchor(self) -> AnchoredClock | None:
@@ -227,14 +224,38 @@ class PaperBroker:
         self._exchange.advance(self.now_ms())
         return self._exchange.ledger, self._exchange.now_ms
 
+    async def _call(self, act: Callable[[Ledger, int], _T]) -> _T:
+        """One venue call: the way out, ``act`` on the ledger brought up to now, the way back."""
+        self._anchor()
+        return await self._latency.round_trip(lambda: act(*self._ledger_now()))
+
+    async def _order_call(self, act: Callable[[Ledger, int], _T]) -> _T:
+        """A :meth:`_call` that changes orders.
+
+        A refusal raises :class:`~trio_fapi.protocol.errors.ExchangeRejected`; the
+        callbacks for what the call caused have run when it returns.
+        """
+
+        def refusing(ledger: Ledger, now: int) -> _T:
+            try:
+                return act(ledger, now)
+            except SimError as exc:
+                raise rejected(exc, _ORDER_PATH) from None
+
+        result = await self._call(refusing)
+        await self._hub.deliver()
+        return result
+
     def _market(self, symbol: str) -> SymbolMarket:
-        market = self._exchange.market.get(symbol)
+        """The symbol's market.
+
+        Raises:
+            UnknownSymbol: Not listed (a malformed name says why).
+        """
+        market = self._exchange.market.get(Symbol(symbol).value)
         if market is None:
             raise UnknownSymbol(symbol=symbol)
         return market
-
-    def _rules(self, symbol: str) -> SymbolRules:
-        return self._market(symbol).spec.rules
 
     # -- market data --------------------------------------------------------------
 
@@ -445,7 +466,6 @@ class PaperBroker:
             ExchangeRejected: The venue refused it; ``code`` says why (-2019
                 margin, -2022 reduce-only, -5021 FOK, -5022 post-only, ...).
         """
-        self._anchor()
         kind = to_enum(OrderType, order_type, field="type")
         if kind in ALGO_ORDER_TYPES:
             raise InvalidCombination(
@@ -484,18 +504,13 @@ class PaperBroker:
             response_type=ResponseType.RESULT,
             good_till_date=request.good_till_date,
         )
-        order = await self._latency.round_trip(partial(self._place_now, cmd))
-        await self._hub.deliver()
-        return order
 
-    def _place_now(self, cmd: NewOrder) -> PaperOrder:
-        ledger, now = self._ledger_now()
-        try:
+        def place(ledger: Ledger, now: int) -> PaperOrder:
             order = ledger.accept(cmd, now)
             ledger.execute(order, now)
-        except SimError as exc:
-            raise rejected(exc, _ORDER_PATH) from None
-        return PaperOrder.from_sim(order)
+            return PaperOrder.from_sim(order)
+
+        return await self._order_call(place)
 
     async def cancel_order(self, symbol: str, order_id: int | str) -> PaperOrder:
         """Cancel an open order by its venue id (int) or client order id (str).
@@ -504,8 +519,7 @@ class PaperBroker:
             UnknownSymbol: The symbol is not listed.
             ExchangeRejected: -2011 when the order is unknown or already done.
         """
-        self._anchor()
-        self._rules(Symbol(symbol).value)
+        self._market(symbol)
         if isinstance(order_id, bool) or not isinstance(order_id, int | str):
             raise InvalidCombination(reason=f"order_id must be an int or a str, got {order_id!r}")
         ref = (
@@ -513,16 +527,9 @@ class PaperBroker:
             if isinstance(order_id, int)
             else OrderRef(symbol=symbol, client_order_id=order_id)
         )
-        order = await self._latency.round_trip(partial(self._cancel_now, ref))
-        await self._hub.deliver()
-        return order
-
-    def _cancel_now(self, ref: OrderRef) -> PaperOrder:
-        ledger, now = self._ledger_now()
-        try:
-            return PaperOrder.from_sim(ledger.cancel(ref, now))
-        except SimError as exc:
-            raise rejected(exc, _ORDER_PATH) from None
+        return await self._order_call(
+            lambda ledger, now: PaperOrder.from_sim(ledger.cancel(ref, now))
+        )
 
     async def cancel_all_orders(self, symbol: str) -> list[PaperOrder]:
         """Cancel every open order of ``symbol``; return them as canceled.
@@ -530,16 +537,10 @@ class PaperBroker:
         Raises:
             UnknownSymbol: The symbol is not listed.
         """
-        self._anchor()
-        self._rules(Symbol(symbol).value)
-
-        def cancel_all() -> list[PaperOrder]:
-            ledger, now = self._ledger_now()
-            return [PaperOrder.from_sim(o) for o in ledger.cancel_all(symbol, now)]
-
-        orders = await self._latency.round_trip(cancel_all)
-        await self._hub.deliver()
-        return orders
+        self._market(symbol)
+        return await self._order_call(
+            lambda ledger, now: [PaperOrder.from_sim(o) for o in ledger.cancel_all(symbol, now)]
+        )
 
     async def get_open_orders(self, symbol: str | None = None) -> list[PaperOrder]:
         """Open orders, of one symbol or all, oldest first.
@@ -547,15 +548,11 @@ class PaperBroker:
         Raises:
             UnknownSymbol: The symbol is not listed.
         """
-        self._anchor()
         if symbol is not None:
-            self._rules(Symbol(symbol).value)
-
-        def read() -> list[PaperOrder]:
-            ledger, _ = self._ledger_now()
-            return [PaperOrder.from_sim(o) for o in ledger.all_open_orders(symbol)]
-
-        return await self._latency.round_trip(read)
+            self._market(symbol)
+        return await self._call(
+            lambda ledger, _: [PaperOrder.from_sim(o) for o in ledger.all_open_orders(symbol)]
+        )
 
     async def get_order_history(self, symbol: str, limit: int = 100) -> list[PaperOrder]:
         """The ``limit`` most recent orders of ``symbol`` (open and done), oldest first.
@@ -564,16 +561,14 @@ class PaperBroker:
             UnknownSymbol: The symbol is not listed.
             InvalidSetting: ``limit`` outside 1..1000.
         """
-        self._anchor()
-        self._rules(Symbol(symbol).value)
+        self._market(symbol)
         _check_limit(limit)
 
-        def read() -> list[PaperOrder]:
-            ledger, _ = self._ledger_now()
-            orders = list(ledger.orders[symbol].values())[-limit:]
-            return [PaperOrder.from_sim(o) for o in orders]
+        def read(ledger: Ledger, _: int) -> list[PaperOrder]:
+            recent = list(ledger.orders[symbol].values())[-limit:]
+            return [PaperOrder.from_sim(o) for o in recent]
 
-        return await self._latency.round_trip(read)
+        return await self._call(read)
 
     async def get_fills(self, symbol: str, limit: int = 500) -> list[PaperFill]:
         """The ``limit`` most recent fills of ``symbol``, oldest first.
@@ -582,22 +577,21 @@ class PaperBroker:
             UnknownSymbol: The symbol is not listed.
             InvalidSetting: ``limit`` outside 1..1000.
         """
-        self._anchor()
-        self._rules(Symbol(symbol).value)
+        self._market(symbol)
         _check_limit(limit)
 
-        def read() -> list[PaperFill]:
-            ledger, _ = self._ledger_now()
-            mine = [e for e in ledger.executions if e.symbol == symbol][-limit:]
-            return [PaperFill.from_execution(e) for e in mine]
+        def read(ledger: Ledger, _: int) -> list[PaperFill]:
+            recent = [e for e in ledger.executions if e.symbol == symbol][-limit:]
+            return [PaperFill.from_execution(e) for e in recent]
 
-        return await self._latency.round_trip(read)
+        return await self._call(read)
 
     # -- callbacks ----------------------------------------------------------------
 
     def register_fill_callback(self, callback: FillCallback) -> None:
         """Call ``callback(fill)`` once for every fill from now on (sync or ``async def``)."""
         self._hub.on_fill(callback)
+        self._listen()
 
     def register_order_callback(self, callback: OrderCallback) -> None:
         """Call ``callback(order)`` once for every order change from now on.
@@ -606,6 +600,7 @@ class PaperBroker:
         expiry; ``order`` is the snapshot just after it.
         """
         self._hub.on_order(callback)
+        self._listen()
 
     async def flush_callbacks(self) -> None:
         """Run every callback on what it has not been given yet."""
@@ -619,6 +614,12 @@ class PaperBroker:
         than at the next ``place_order`` / ``cancel_order`` / ``flush_callbacks``.
         """
         await self._hub.run(task_status=task_status)
+
+    def _listen(self) -> None:
+        """Feed the hub from the ledger once there is a callback (no snapshots before)."""
+        observers = self._exchange.ledger.observers
+        if self._on_ledger_event not in observers:
+            observers.append(self._on_ledger_event)
 
     def _on_ledger_event(self, event: LedgerEvent) -> None:
         match event:
@@ -635,16 +636,12 @@ class PaperBroker:
 
     async def get_account_info(self) -> PaperAccount:
         """Balances, margin (reserved by orders and held by positions), PnL, positions."""
-        self._anchor()
-
-        def read() -> PaperAccount:
-            ledger, _ = self._ledger_now()
-            maint = {s.symbol: s.maint_margin_rate for s in self._config.symbols}
-            return account_snapshot(
+        maint = {s.symbol: s.maint_margin_rate for s in self._config.symbols}
+        return await self._call(
+            lambda ledger, _: account_snapshot(
                 ledger.account, ledger.open_orders_iter(), ledger.marks(), maint
             )
-
-        return await self._latency.round_trip(read)
+        )
 
     def get_position(
         self, symbol: str, position_side: PositionSide | str | None = None
@@ -660,7 +657,7 @@ class PaperBroker:
             InvalidCombination: Hedge mode without a position side, or a
                 side the current mode does not use.
         """
-        market = self._market(Symbol(symbol).value)
+        market = self._market(symbol)
         account = self._exchange.ledger.account
         if position_side is None:
             if account.dual_side:
@@ -689,8 +686,7 @@ class PaperBroker:
         Raises:
             UnknownSymbol: The symbol is not listed.
         """
-        market = self._market(Symbol(symbol).value)
-        mark = market.price
+        mark = self._market(symbol).price
         positions = [
             p for p in self._exchange.ledger.account.positions.values() if p.symbol == symbol
         ]
@@ -725,7 +721,7 @@ class PaperBroker:
             ExchangeRejected: -4028 for a leverage outside 1..125.
         """
         self._market(symbol)
-        if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= 125:
+        if not int_in(leverage, 1, MAX_LEVERAGE):
             raise rejected(SimError.of(-4028, leverage), "/fapi/v1/leverage")
         self._exchange.ledger.account.leverage[symbol] = leverage
 
@@ -788,15 +784,13 @@ class PaperBroker:
 
     async def _serve(self, request: SimRequest) -> SimResponse:
         """Answer one HTTP request from the executor, after the simulated latency."""
-        self._anchor()
-        return await self._latency.round_trip(partial(self._handle_now, request))
-
-    def _handle_now(self, request: SimRequest) -> SimResponse:
         # No callback runs here: this is the executor's task. The dispatcher
         # (or the next delivery point) gives the events to the callbacks.
-        return self._exchange.handle(request, self.now_ms())
+        # ``handle`` brings the venue up to now itself.
+        self._anchor()
+        return await self._latency.round_trip(lambda: self._exchange.handle(request, self.now_ms()))
 
 
 def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_HISTORY:
+    if not int_in(limit, 1, _MAX_HISTORY):
         raise InvalidSetting(name="limit", reason=f"must be an int in 1..{_MAX_HISTORY}")

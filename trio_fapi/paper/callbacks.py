@@ -82,9 +82,6 @@ class CallbackHub:
 
     def publish(self, event: PaperFill | PaperOrder) -> None:
         """Record one event (never runs a callback); wake the dispatcher."""
-        if not self._subscribers:
-            self._base += 1
-            return
         self._events.append(event)
         if self._wakeup is not None:
             self._wakeup.set()

@@ -22,7 +22,7 @@ from trio_fapi.sim.config import SimConfig, SymbolSpec, default_config
 from .errors import InvalidSetting
 from .fees import FeeConfig
 
-__all__ = ["ExchangeInfoInput", "PaperSetup", "paper_setup"]
+__all__ = ["MAX_LEVERAGE", "ExchangeInfoInput", "PaperSetup", "int_in", "paper_setup"]
 
 #: What ``PaperBroker(exchange_info=...)`` accepts.
 ExchangeInfoInput = ExchangeInfo | Mapping[str, object] | Sequence[SymbolSpec] | SimConfig | None
@@ -30,7 +30,14 @@ ExchangeInfoInput = ExchangeInfo | Mapping[str, object] | Sequence[SymbolSpec] |
 #: How often (trio seconds) a paper market steps: the synthetic depth behind a
 #: pushed quote refills, resting orders are checked, and a random walk moves.
 PAPER_STEP_S = 1.0
+#: Binance's highest leverage (-4028 above it).
+MAX_LEVERAGE = 125
 _DEPTH_LOTS = Decimal(1000)
+
+
+def int_in(value: object, low: int, high: int) -> bool:
+    """Whether ``value`` is an ``int`` (not a ``bool``) in ``low..high``."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 @attrs.frozen(kw_only=True)
@@ -105,8 +112,10 @@ def paper_setup(
         InvalidNumber: A float (or otherwise inexact) balance, price or rate.
     """
     asset, balance = _balance(initial_balances)
-    if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= 125:
-        raise InvalidSetting(name="leverage", reason=f"must be an int in 1..125, got {leverage!r}")
+    if not int_in(leverage, 1, MAX_LEVERAGE):
+        raise InvalidSetting(
+            name="leverage", reason=f"must be an int in 1..{MAX_LEVERAGE}, got {leverage!r}"
+        )
     starts = {
         symbol: to_decimal(price, field=f"start_prices[{symbol!r}]")
         for symbol, price in (start_prices or {}).items()

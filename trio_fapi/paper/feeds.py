@@ -75,7 +75,11 @@ class RandomWalkFeed:
         self, broker: PaperBroker, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Set the volatility, then step the market forever."""
-        names = self.symbols or tuple(s.symbol for s in broker.config.symbols)
+        names = (
+            self.symbols
+            if self.symbols is not None
+            else tuple(s.symbol for s in broker.config.symbols)
+        )
         for symbol in names:
             broker.set_volatility(symbol, self.volatility)
         task_status.started()

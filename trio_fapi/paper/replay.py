@@ -86,6 +86,10 @@ def _number(row: dict[str, str], key: str, line: int) -> Decimal:
         raise InvalidMarketData(symbol="?", reason=f"line {line}: no {key!r} column") from None
 
 
+def _optional(row: dict[str, str], key: str, line: int) -> Decimal | None:
+    return _number(row, key, line) if row.get(key, "").strip() else None
+
+
 def _time(row: dict[str, str], key: str, line: int) -> int:
     text = row.get(key, "").strip()
     if not text.isdigit():
@@ -124,20 +128,16 @@ def _quotes(rows: Iterable[dict[str, str]], symbol: str | None) -> list[ReplayTi
     for line, row in enumerate(rows, start=2):
         bid = _number(row, "bid", line)
         ask = _number(row, "ask", line)
-
-        def optional(key: str, row: dict[str, str] = row, line: int = line) -> Decimal | None:
-            return _number(row, key, line) if row.get(key, "").strip() else None
-
         ticks.append(
             QuoteTick(
                 time=_time(row, "time", line),
                 symbol=_symbol(row, symbol, line),
                 bid=bid,
                 ask=ask,
-                last=optional("last") or (bid + ask) / _TWO,
-                volume=optional("volume") or Decimal(0),
-                bid_qty=optional("bid_qty"),
-                ask_qty=optional("ask_qty"),
+                last=_optional(row, "last", line) or (bid + ask) / _TWO,
+                volume=_optional(row, "volume", line) or Decimal(0),
+                bid_qty=_optional(row, "bid_qty", line),
+                ask_qty=_optional(row, "ask_qty", line),
             )
         )
     return ticks

@@ -24,12 +24,10 @@ from typing import final
 import attrs
 
 from trio_fapi.protocol.enums import OrderSide
-from trio_fapi.protocol.errors import InvalidNumber
-from trio_fapi.protocol.numbers import to_decimal
 from trio_fapi.sim.market import Level
 from trio_fapi.sim.matching import Fill, walk_book, within
 
-from .market_data import OrderBook
+from .market_data import OrderBook, non_negative
 
 __all__ = ["BookWalkSlippageModel", "LinearSlippageModel", "SlippageEstimate", "SlippageModel"]
 
@@ -138,19 +136,12 @@ class BookWalkSlippageModel(SlippageModel):
         return "BookWalkSlippageModel()"
 
 
-def _rate(value: object, field: str) -> Decimal:
-    result = to_decimal(value, field=field, positive=False)
-    if result < 0:
-        raise InvalidNumber(field=field, value=repr(value), reason="must not be negative")
-    return result
-
-
 def _base(value: object) -> Decimal:
-    return _rate(value, "base_bps")
+    return non_negative(value, field="base_bps")
 
 
 def _impact(value: object) -> Decimal:
-    return _rate(value, "impact_bps_per_unit")
+    return non_negative(value, field="impact_bps_per_unit")
 
 
 @final

@@ -252,14 +252,9 @@ def journal_params(
     return tuple(out)
 
 
-def _check_session(_inst: object, _attr: object, value: str) -> None:
+def _check_non_empty(_inst: object, attr: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value:
-        raise InvalidJournalEntry(reason="session must be a non-empty string")
-
-
-def _check_strategy(_inst: object, _attr: object, value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidJournalEntry(reason="strategy must be a non-empty string")
+        raise InvalidJournalEntry(reason=f"{attr.name} must be a non-empty string")
 
 
 def _check_sequence(_inst: object, _attr: object, value: int | None) -> None:
@@ -287,8 +282,8 @@ class Intent:
             for caller-chosen ids and for cancels and modifies.
     """
 
-    session: str = attrs.field(validator=_check_session)
-    strategy: str = attrs.field(validator=_check_strategy)
+    session: str = attrs.field(validator=_check_non_empty)
+    strategy: str = attrs.field(validator=_check_non_empty)
     symbol: Symbol = attrs.field(validator=attrs.validators.instance_of(Symbol))
     kind: IntentKind = attrs.field(converter=IntentKind)
     client_order_id: ClientOrderId = attrs.field(

@@ -14,7 +14,6 @@ flags fails at start instead of silently testing nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import final
 
 import attrs
@@ -56,10 +55,6 @@ class FaultSpecError(ValueError):
 
     def __str__(self) -> str:
         return f"bad fault spec {self.spec!r}: {self.reason}"
-
-
-def _integer(text: str) -> int:
-    return int(text, 10)
 
 
 def _number(text: str) -> float:
@@ -113,11 +108,11 @@ def _value(spec: str, key: str, raw: str) -> object:
         if raw not in _ROUTE_SETS:
             raise FaultSpecError(spec, f"routes must be one of {sorted(_ROUTE_SETS)}, not {raw!r}")
         return _ROUTE_SETS[raw]
-    convert: Callable[[str], object] = _integer if key in _INTEGERS else _number
+    integer = key in _INTEGERS
     try:
-        return convert(raw)
+        return int(raw, 10) if integer else _number(raw)
     except ValueError:
-        kind = "an integer" if key in _INTEGERS else "a number"
+        kind = "an integer" if integer else "a number"
         raise FaultSpecError(spec, f"{key}={raw!r} is not {kind}") from None
 
 

@@ -119,11 +119,9 @@ def _per_request(
         raise ValueError(f"{kind.value!r} is not a per-request fault: set FaultPlan.skew_ms")
 
 
-def _delay_or_none(
-    _instance: object, _attribute: attrs.Attribute[float | None], v: float | None
-) -> None:
-    if v is not None and not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"delay_s must be a finite number >= 0, not {v!r}")
+def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
 
 
 @final
@@ -152,7 +150,9 @@ class FaultStep:
     symbol: str | None = None
     nth: int = attrs.field(default=1, validator=_at_least_one)
     times: int = attrs.field(default=1, validator=_at_least_one)
-    delay_s: float | None = attrs.field(default=None, validator=_delay_or_none)
+    delay_s: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_non_negative)
+    )
 
     def matches(self, method: str, path: str, symbol: str | None) -> bool:
         """Whether a request with this method, path and symbol is one this step counts."""
@@ -170,11 +170,6 @@ class FaultStep:
 def _probability(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise ValueError(f"{attribute.name} must be a probability in [0, 1], not {value!r}")
-
-
-def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
 
 
 def _non_negative_int(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:

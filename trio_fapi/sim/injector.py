@@ -30,10 +30,18 @@ import attrs
 from trio_fapi.protocol.enums import OrderSide, OrderType
 
 from .api import SimRequest, SimResponse, SimulatedExchange
-from .commands import OrderRef
 from .errors import SimError
-from .faults import CANCEL_ROUTE, QUERY_ROUTES, FaultKind, FaultPlan, InjectedFault
-from .params import merge_params
+from .faults import (
+    CANCEL_ROUTE,
+    QUERY_ROUTES,
+    FaultKind,
+    FaultPlan,
+    FaultStep,
+    InjectedFault,
+    Route,
+)
+from .order_params import parse_ref
+from .params import Params, merge_params
 from .records import SimOrder
 
 __all__ = ["UNKNOWN_ERROR_MSG", "Answer", "FaultInjector", "Severed"]
@@ -127,15 +135,14 @@ class FaultInjector:
     """One plan's run: counters, the random stream and the record of injected faults.
 
     Setting a new plan (:meth:`set_plan`) restarts step counts and the random
-    stream; the record and the counts in :meth:`stats_json` keep everything
-    injected since the exchange started.
+    stream; the record, and the counts in :meth:`stats_json` drawn from it,
+    keep everything injected since the exchange started.
     """
 
     plan: FaultPlan | None = None
     injected: list[InjectedFault] = attrs.field(factory=list)
-    _by_kind: Counter[FaultKind] = attrs.field(factory=Counter)
-    _step_counts: list[int] = attrs.field(init=False, factory=list)
-    _rng: random.Random = attrs.field(init=False, factory=random.Random)
+    _step_counts: list[int] = attrs.field(init=False)
+    _rng: random.Random = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.set_plan(self.plan)
@@ -153,9 +160,10 @@ class FaultInjector:
 
     def stats_json(self) -> dict[str, object]:
         """The fault counters merged into ``/sim/stats``."""
+        by_kind = Counter(f.kind.value for f in self.injected)
         return {
-            "faults_injected": sum(self._by_kind.values()),
-            "faults_by_kind": {k.value: n for k, n in sorted(self._by_kind.items(), key=_kind)},
+            "faults_injected": len(self.injected),
+            "faults_by_kind": dict(sorted(by_kind.items())),
         }
 
     # -- one request ----------------------------------------------------------------
@@ -175,10 +183,12 @@ class FaultInjector:
             return Answer(outcome=self._introspect(exchange, request, now_ms))
         method = request.method.upper()
         params = _params(request)
-        kind, step_delay = self._choose(method, request.path, params.get("symbol") or None)
+        kind, delay_s = self._choose(method, request.path, params.get("symbol") or None)
 
-        def note(fault: FaultKind, response: SimResponse | None = None) -> None:
-            self._record(fault, method, request.path, params, response, now_ms, now_s)
+        def note(
+            fault: FaultKind, response: SimResponse | None = None, client_id: str | None = None
+        ) -> None:
+            self._record(fault, method, request.path, params, response, client_id, now_ms, now_s)
 
         if kind is FaultKind.DROP:
             note(kind)
@@ -187,55 +197,52 @@ class FaultInjector:
             exchange.advance(now_ms)
             raced = _fill_before_cancel(exchange, params, now_ms)
             if raced is not None:
-                self._record(
-                    kind, method, request.path, params, None, now_ms, now_s, raced.client_order_id
-                )
+                note(kind, client_id=raced.client_order_id)
         response = exchange.handle(request, now_ms)
         response = self._conditions(kind, method, request.path, response, now_ms, note)
-        if kind is FaultKind.LOST:
-            note(kind, response)
-            return Answer(outcome=Severed(applied=True))
-        if kind is FaultKind.UNKNOWN_503:
-            note(kind, response)
-            return Answer(outcome=unknown_error_503(request.path, now_ms))
-        if kind is FaultKind.CORRUPT:
-            note(kind, response)
-            return Answer(outcome=truncated(response))
-        if kind is FaultKind.DELAY:
-            note(kind, response)
-            assert self.plan is not None
-            delay = step_delay if step_delay is not None else self.plan.delay_s
-            return Answer(outcome=response, delay_s=delay)
-        return Answer(outcome=response)
+        outcome: SimResponse | Severed
+        match kind:
+            case FaultKind.LOST:
+                outcome = Severed(applied=True)
+            case FaultKind.UNKNOWN_503:
+                outcome = unknown_error_503(request.path, now_ms)
+            case FaultKind.CORRUPT:
+                outcome = truncated(response)
+            case FaultKind.DELAY:
+                note(kind, response)
+                return Answer(outcome=response, delay_s=delay_s)
+            case _:
+                return Answer(outcome=response)
+        note(kind, response)
+        return Answer(outcome=outcome)
 
-    def _choose(
-        self, method: str, path: str, symbol: str | None
-    ) -> tuple[FaultKind | None, float | None]:
-        """The fault for this request (a step's beats a draw's) and a step's own delay."""
+    def _choose(self, method: str, path: str, symbol: str | None) -> tuple[FaultKind | None, float]:
+        """The fault for this request (a step's beats a draw's), and how late a delay answers."""
         plan = self.plan
         if plan is None:
-            return None, None
-        drawn: FaultKind | None = None
-        route = (method, path)
-        if plan.draws and route in plan.routes:
-            u = self._rng.random()
-            acc = 0.0
-            for candidate, p in plan.probabilities():
-                acc += p
-                if u < acc:
-                    if candidate is not FaultKind.CANCEL_RACE or route == CANCEL_ROUTE:
-                        drawn = candidate
-                    break
-        chosen: tuple[FaultKind | None, float | None] = (drawn, None)
-        scripted = False
+            return None, 0.0
+        drawn = self._draw(plan, (method, path))
+        hit: FaultStep | None = None
         for i, step in enumerate(plan.steps):
-            if not step.matches(method, path, symbol):
-                continue
-            self._step_counts[i] += 1
-            if not scripted and step.covers(self._step_counts[i]):
-                chosen = (step.fault, step.delay_s)
-                scripted = True
-        return chosen
+            if step.matches(method, path, symbol):
+                self._step_counts[i] += 1
+                if hit is None and step.covers(self._step_counts[i]):
+                    hit = step
+        if hit is None:
+            return drawn, plan.delay_s
+        return hit.fault, hit.delay_s if hit.delay_s is not None else plan.delay_s
+
+    def _draw(self, plan: FaultPlan, route: Route) -> FaultKind | None:
+        """The seeded draw: one number per request to the plan's routes, when it has odds."""
+        if not plan.draws or route not in plan.routes:
+            return None
+        u = self._rng.random()
+        acc = 0.0
+        for kind, p in plan.probabilities():
+            acc += p
+            if u < acc:
+                return None if kind is FaultKind.CANCEL_RACE and route != CANCEL_ROUTE else kind
+        return None
 
     def _conditions(
         self,
@@ -274,9 +281,9 @@ class FaultInjector:
         path: str,
         params: dict[str, str],
         response: SimResponse | None,
+        client_id: str | None,
         now_ms: int,
         now_s: float,
-        client_id: str | None = None,
     ) -> None:
         if client_id is None:
             client_id = next((params[n] for n in _ORDER_ID_PARAMS if params.get(n)), None)
@@ -284,7 +291,6 @@ class FaultInjector:
             body = _json_dict(response)
             found = body.get("clientOrderId") if body is not None else None
             client_id = found if isinstance(found, str) else None
-        self._by_kind[kind] += 1
         self.injected.append(
             InjectedFault(
                 kind=kind,
@@ -309,10 +315,6 @@ class FaultInjector:
         return response
 
 
-def _kind(item: tuple[FaultKind, int]) -> str:
-    return item[0].value
-
-
 def _fill_before_cancel(
     exchange: SimulatedExchange, params: dict[str, str], now_ms: int
 ) -> SimOrder | None:
@@ -326,16 +328,13 @@ def _fill_before_cancel(
     ``set_book`` is released, as a price push releases it.
 
     Returns:
-        The order, if it was open and is now filled.
+        The order, if it was open and is now filled (``None`` also when the
+        cancel names no order the exchange could find: it refuses the cancel
+        itself).
     """
-    symbol = params.get("symbol", "")
-    raw_id = params.get("orderId", "")
-    ref = OrderRef(
-        symbol=symbol,
-        order_id=int(raw_id) if raw_id.isdigit() else None,
-        client_order_id=params.get("origClientOrderId") or None,
-    )
-    if exchange.config.spec(symbol) is None:
+    try:
+        ref = parse_ref(Params(params), exchange.config)
+    except SimError:
         return None
     order = exchange.ledger.find(ref)
     if order is None or not order.is_open:
