@@ -239,6 +239,20 @@ class TestDisarming:
         assert (stats.closed, stats.disarms, stats.ignored) == (True, 2, 1)
         assert [s.armed for s in stats.symbols] == [False, False]
 
+    async def test_disarm_all_ends_a_linger_at_once(
+        self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        switch = DeadManSwitch(send=exchange.send, countdown_ms=60_000, refresh_s=15.0)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(switch.run)
+            switch.set_live(BTC, True)
+            await trio.sleep(1)
+            switch.set_live(BTC, False)  # flat: lingering until 15 s
+            await trio.sleep(1)
+            assert await switch.disarm_all() == ()
+            assert trio.current_time() == 2.0  # not at the next beat
+        assert exchange.calls == [(0, "BTCUSDT", 60_000), (2, "BTCUSDT", 0)]
+
     async def test_disarm_all_gives_up_after_bounded_tries(
         self, exchange: FakeExchange, autojump_clock: trio.testing.MockClock
     ) -> None:

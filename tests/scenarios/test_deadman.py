@@ -80,3 +80,14 @@ class TestHeartbeat:
             assert stats is not None
             assert stats.heartbeats == 1
             assert stats.failures >= 3
+
+    async def test_shutdown_right_after_a_fill_does_not_wait(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        async with engine(STILL) as (sim, ex):
+            await ex.place_order(OrderRequest.market("BTCUSDT", "BUY", "0.002"))
+            closing = trio.current_time()
+        # The symbol went flat a moment ago (the switch lingers): the disarm is
+        # sent at once, not at the next beat or after drain_s.
+        assert trio.current_time() - closing < 0.5
+        assert _armed(sim) == {}

@@ -259,9 +259,8 @@ class DeadManSwitch:
         self._closing = True
         for beat in self._beats.values():
             beat.disarm_tries = 0
-            if beat.live:
-                beat.live = False
-                beat.changed.set()
+            beat.live = False
+            beat.changed.set()  # also ends a linger: disarm now, not at the next beat
         if self._nursery is not None:
             while any(beat.running for beat in self._beats.values()):
                 await self._loop_exited.wait()
