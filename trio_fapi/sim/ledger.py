@@ -162,17 +162,6 @@ class Ledger:
             raise SimError(code=-1112, msg="No orders on book for symbol.")
         checked = check_new_order(self, cmd, now_ms)
         spec = checked.spec
-        if cmd.time_in_force is TimeInForce.FOK and cmd.price is not None:
-            # The pre-check walks the book; a slippage model may price worse than that.
-            planned = self.take_planner(
-                market.book().side(cmd.side),
-                cmd.side,
-                cmd.price,
-                checked.quantity,
-                spec.rules.price_filter.tick_size,
-            )
-            if sum((f.qty for f in planned), _ZERO) < checked.quantity:
-                raise SimError.of(-5021)
         client_id = cmd.client_order_id or self._generate_client_id()
         symbol = cmd.symbol
         order = SimOrder(

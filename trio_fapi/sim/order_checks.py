@@ -22,7 +22,7 @@ from trio_fapi.protocol.orders import OrderRequest
 from .commands import NewOrder
 from .config import SymbolSpec
 from .errors import SimError
-from .matching import crossing_qty, within
+from .matching import within
 from .records import SimOrder
 
 if TYPE_CHECKING:
@@ -151,10 +151,14 @@ def check_new_order(ledger: Ledger, cmd: NewOrder, now_ms: int) -> CheckedOrder:
         takes = bool(opposite) and within(cmd.side, cmd.price, opposite[0].price)
         if cmd.time_in_force in (TimeInForce.GTX, TimeInForce.RPI) and takes:
             raise SimError.of(-5022)
-        if cmd.time_in_force is TimeInForce.FOK and (
-            crossing_qty(opposite, cmd.side, cmd.price) < cmd.quantity
-        ):
-            raise SimError.of(-5021)
+        if cmd.time_in_force is TimeInForce.FOK:
+            # Priced as the fill will be: the ledger's planner (depth walk or a
+            # slippage model), so a FOK that passes here fills in full.
+            planned = ledger.take_planner(
+                opposite, cmd.side, cmd.price, cmd.quantity, spec.rules.price_filter.tick_size
+            )
+            if sum((f.qty for f in planned), Decimal(0)) < cmd.quantity:
+                raise SimError.of(-5021)
     if not closing:
         estimate = (
             cmd.price if cmd.price is not None else opposite[0].price if opposite else market.price
