@@ -356,11 +356,7 @@ class PaperBroker:
 
     def _push(self, change: Callable[[int], None]) -> None:
         """Apply a market change at the venue's now, let everything react, run sync callbacks."""
-        exchange = self._exchange
-        exchange.advance(self.now_ms())
-        change(exchange.now_ms)
-        exchange.algos.on_step(exchange.now_ms)
-        exchange.ledger.on_step(exchange.now_ms)
+        self._exchange.push(change, self.now_ms())
         self._hub.deliver_sync()
 
     def set_volatility(self, symbol: str, volatility: object) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import final
 
@@ -143,15 +143,25 @@ class SimulatedExchange:
         self.algos.on_step(at_ms)
         self.ledger.on_step(at_ms)
 
+    def push(self, change: Callable[[int], None], now_ms: int) -> None:
+        """Apply a market change at ``now_ms``; stops, resting orders and timers react.
+
+        ``change`` gets the exchange's now (after :meth:`advance`). The paper
+        broker pushes its quotes and books through here, as ``set_price`` does.
+        """
+        self.advance(now_ms)
+        change(self.now_ms)
+        self._react(self.now_ms)
+
     def set_price(self, symbol: str, price: Decimal | str | int, now_ms: int) -> None:
         """Push a price; stops, resting orders and timers react at once.
 
         Raises:
             SimError: -1121 if the symbol is not listed.
         """
-        self.advance(now_ms)
-        self.ledger.symbol_market(symbol).set_price(to_decimal(price, field="price"), self.now_ms)
-        self._react(self.now_ms)
+        market = self.ledger.symbol_market(symbol)
+        value = to_decimal(price, field="price")
+        self.push(lambda now: market.set_price(value, now), now_ms)
 
     def set_book(
         self,
@@ -161,9 +171,8 @@ class SimulatedExchange:
         now_ms: int,
     ) -> None:
         """Push a whole book (kept until the next :meth:`set_price`)."""
-        self.advance(now_ms)
-        self.ledger.symbol_market(symbol).set_book(bids, asks, self.now_ms)
-        self._react(self.now_ms)
+        market = self.ledger.symbol_market(symbol)
+        self.push(lambda now: market.set_book(bids, asks, now), now_ms)
 
     # -- requests -----------------------------------------------------------------
 
