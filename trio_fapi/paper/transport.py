@@ -34,19 +34,5 @@ class PaperTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request to the venue and wait for its answer."""
-        body = await request.aread()
-        answer = await self._serve(
-            SimRequest(
-                method=request.method,
-                path=request.url.path,
-                query=request.url.query.decode("ascii", "replace"),
-                body=body,
-                headers=dict(request.headers.items()),
-            )
-        )
-        return httpx.Response(
-            status_code=answer.status,
-            headers=list(answer.headers.items()),
-            content=answer.body,
-            request=request,
-        )
+        answer = await self._serve(await SimRequest.from_httpx(request))
+        return answer.to_httpx(request)

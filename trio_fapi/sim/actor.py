@@ -93,23 +93,9 @@ class SimTransport(httpx.AsyncBaseTransport):
             httpx.RemoteProtocolError: A fault lost the answer after the
                 exchange applied the request.
         """
-        body = await request.aread()
-        call = _Call(
-            SimRequest(
-                method=request.method,
-                path=request.url.path,
-                query=request.url.query.decode("ascii", "replace"),
-                body=body,
-                headers=dict(request.headers.items()),
-            )
-        )
+        call = _Call(await SimRequest.from_httpx(request))
         response = _unsevered(await _deliver(self._inbox, call, request), request)
-        return httpx.Response(
-            status_code=response.status,
-            headers=list(response.headers.items()),
-            content=response.body,
-            request=request,
-        )
+        return response.to_httpx(request)
 
 
 async def _deliver(

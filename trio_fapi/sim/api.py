@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import final
 
 import attrs
+import httpx
 
 from trio_fapi.actors._signing import sign_payload
 from trio_fapi.protocol.credentials import Credentials
@@ -69,6 +70,17 @@ class SimRequest:
     body: bytes = attrs.field(default=b"", repr=False)
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys, repr=False)
 
+    @classmethod
+    async def from_httpx(cls, request: httpx.Request) -> SimRequest:
+        """The exchange's view of an httpx request (reads its body)."""
+        return cls(
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query.decode("ascii", "replace"),
+            body=await request.aread(),
+            headers=dict(request.headers.items()),
+        )
+
 
 @final
 @attrs.frozen(kw_only=True)
@@ -82,6 +94,15 @@ class SimResponse:
     def json(self) -> object:
         """The decoded body."""
         return json.loads(self.body)
+
+    def to_httpx(self, request: httpx.Request) -> httpx.Response:
+        """This answer as the httpx response to ``request``."""
+        return httpx.Response(
+            status_code=self.status,
+            headers=list(self.headers.items()),
+            content=self.body,
+            request=request,
+        )
 
 
 def _encode(value: object) -> bytes:
