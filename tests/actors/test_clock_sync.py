@@ -7,8 +7,6 @@ milliseconds and the expected offsets are exact.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import attrs
 import httpx
@@ -22,6 +20,8 @@ from trio_fapi.actors.clock_sync import ClockSync, http_date_bounds
 from trio_fapi.protocol.credentials import Credentials
 from trio_fapi.protocol.errors import ConnectionFailed, EngineClosed
 from trio_fapi.sim import default_config, open_sim
+
+from .support import running
 
 E0 = 1_700_000_000_000
 
@@ -52,15 +52,6 @@ class FakeServer:
         server_ms = self.local() + self.true_offset()
         await trio.sleep(down)
         return server_ms
-
-
-@asynccontextmanager
-async def running(sync: ClockSync) -> AsyncIterator[None]:
-    """Run the actor (its first round done) for the block; stop it at the end."""
-    async with trio.open_nursery() as nursery:
-        await nursery.start(sync.run)
-        yield
-        nursery.cancel_scope.cancel()
 
 
 def _sync(server: FakeServer, **kwargs: object) -> ClockSync:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
@@ -23,6 +21,8 @@ from trio_fapi.protocol.messages import (
     WeightRefused,
 )
 
+from .support import running
+
 ORDERS_10S = RateLimit(kind="ORDERS", interval="SECOND", interval_num=10, limit=5)
 WEIGHT_1M = RateLimit(kind="REQUEST_WEIGHT", interval="MINUTE", interval_num=1, limit=100)
 
@@ -37,15 +37,6 @@ def _limiter(
         reserve_fraction=reserve_fraction,
         **options,
     )
-
-
-@asynccontextmanager
-async def running(limiter: RateLimiter) -> AsyncIterator[None]:
-    """Run ``limiter`` for the duration of the block."""
-    async with trio.open_nursery() as nursery:
-        await nursery.start(limiter.run)
-        yield
-        nursery.cancel_scope.cancel()
 
 
 async def _ask(
