@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import final
+from typing import Literal, final
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -110,6 +110,18 @@ class ExecutorConfig:
             dies; disarmed on a clean shutdown.
         deadman_countdown_ms: The countdown each heartbeat sets.
         deadman_refresh_s: Heartbeat period (well inside the countdown).
+        journal_path: An SQLite file where every placement and modification is
+            written before it is sent; on start, its unsettled intents are
+            reconciled before ``open_executor`` yields. ``None``: no journal
+            (a crash then loses what was in flight).
+        journal_synchronous: ``"FULL"`` (fsync per commit, survives a power
+            cut) or ``"NORMAL"`` (survives a process crash only).
+        exchange_info_refresh_s: How often symbol filters are reloaded (they
+            are also reloaded after a -1111 or -1121 refusal).
+        mark_price_max_age_s: A mark price older than this is fetched again
+            before a PERCENT_PRICE check.
+        max_actor_restarts: Crashes of one symbol actor that are survived
+            (the actor is restarted from its records) before the executor stops.
         retry: Back-off for requests that are safe to retry.
         seed: Seeds retry jitter, for reproducible runs.
         proxy: An explicit HTTP(S) proxy URL.
@@ -150,6 +162,13 @@ class ExecutorConfig:
     deadman: bool = True
     deadman_countdown_ms: int = attrs.field(default=60_000, validator=attrs.validators.ge(1000))
     deadman_refresh_s: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
+    journal_path: str | None = None
+    journal_synchronous: Literal["FULL", "NORMAL"] = attrs.field(
+        default="FULL", validator=attrs.validators.in_(("FULL", "NORMAL"))
+    )
+    exchange_info_refresh_s: float = attrs.field(default=3600.0, validator=attrs.validators.gt(0))
+    mark_price_max_age_s: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
+    max_actor_restarts: int = attrs.field(default=3, validator=attrs.validators.ge(0))
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     seed: int | None = None
     proxy: str | None = attrs.field(default=None, repr=lambda url: repr(redact_url(url)))

@@ -312,4 +312,4 @@ REGISTRY: dict[int, FaultRow] = {
 }
 
 #: Rows whose every test is an expected failure: the feature is not built yet.
-PLANNED: frozenset[int] = frozenset({36, 46, 49, 50})
+PLANNED: frozenset[int] = frozenset()

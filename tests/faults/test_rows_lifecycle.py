@@ -113,14 +113,6 @@ class TestRow45StrategyCancelledInFlight:
 
 
 class TestRow46ActorCrash:
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: actor supervision; an exception in a SymbolOrderActor job cancels the"
-            " whole executor (trio one-cancels-all, docs/architecture.md), instead of"
-            " answering the actor's outstanding requests UNKNOWN and restarting it"
-        ),
-    )
     async def test_a_crashed_symbol_actor_is_restarted_and_others_continue(
         self, autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -227,23 +219,17 @@ class TestRow48FullQueues:
             assert rig.ex.statistics().events_dropped > 0
 
 
-_PLANNED_JOURNAL = "journal"
-
-
 class TestRow49ProcessKilled:
     """The process dies with orders open and a placement in flight, then restarts."""
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: the intent journal is not wired into the executor; API assumed:"
-            " ExecutorConfig(journal_path=...), reconciled in open_executor before it yields"
-        ),
-    )
     async def test_restart_reconciles_before_strategies_and_never_resends(
-        self, autojump_clock: trio.testing.MockClock, tmp_path: Path
+        self, tmp_path: Path
     ) -> None:
-        """Row 49: the journaled in-flight intent is known at start-up, never sent again (I1)."""
+        """Row 49: the journaled in-flight intent is known at start-up, never sent again (I1).
+
+        Real clock: the journal works in a thread, which the autojump clock
+        takes for idleness (faults.md part d, item 1).
+        """
         journal = str(tmp_path / "intents.sqlite")
         async with open_sim(STILL) as sim:
             tap = Tap(sim.transport)
@@ -268,16 +254,6 @@ class TestRow49ProcessKilled:
             assert fresh.client_order_id.value != row["clientOrderId"]
             assert tap.count(*NEW_ORDER) == 2
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "engine gap: without the intent journal, sequence numbers restart at 1 when a"
-            " session tag is reused (ExecutorConfig.session), so ClientOrderId.derive rebuilds"
-            " the previous run's ids; the new placement meets -4116 and SymbolOrderActor"
-            " adopts the old order as the new intent (ids should come from"
-            " Journal.reserve_sequences)"
-        ),
-    )
     async def test_a_restart_never_reuses_a_client_order_id(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -293,19 +269,14 @@ class TestRow49ProcessKilled:
 
 
 class TestRow50JournalBeforeSend:
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: the intent journal is not wired into the executor; API assumed:"
-            " ExecutorConfig(journal_path=...) and Executor.journal (a Journal)"
-        ),
-    )
-    async def test_every_placement_is_journaled_before_it_is_sent(
-        self, autojump_clock: trio.testing.MockClock, tmp_path: Path
-    ) -> None:
-        """Row 50: at the moment a placement reaches the wire, its intent is already on disk."""
+    async def test_every_placement_is_journaled_before_it_is_sent(self, tmp_path: Path) -> None:
+        """Row 50: at the moment a placement reaches the wire, its intent is already on disk.
+
+        Real clock, as for row 49.
+        """
         async with open_engine(journal_path=str(tmp_path / "intents.sqlite")) as rig:
-            journal = getattr(rig.ex, _PLANNED_JOURNAL)
+            journal = rig.ex.journal
+            assert journal is not None
             written_first: list[bool] = []
 
             async def check(seen: Seen) -> None:

@@ -116,14 +116,6 @@ class TestRow32FillRacingTheCancel:
                 answer = await rig.ex.cancel_order("BTCUSDT", order.client_order_id)
             await assert_not_reopened_then_filled(rig, rec, order, answer)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "engine gap: after -2011, SymbolOrderActor._cancel_job queries once; when that"
-            " query fails it answers the PENDING_CANCEL snapshot instead of looking again"
-            " (as _resolve_unknown does) until it can answer the terminal FILLED"
-        ),
-    )
     async def test_the_answer_is_terminal_even_when_the_first_look_up_is_lost(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -235,21 +227,9 @@ class TestRow35PartialFillThenCancel:
             assert position.amount == Decimal("0.001")
 
 
-_PLANNED_MODIFY = "modify_order"
-NO_MODIFY = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "planned: the executor has no modify operation (issue 4: modify, PUT, LIMIT"
-        " only); API assumed: Executor.modify_order(symbol, client_order_id, *,"
-        " quantity, price, strategy)"
-    ),
-)
-
-
 class TestRow36ModifyRacingAFill:
     """``PUT /fapi/v1/order`` while the order fills."""
 
-    @NO_MODIFY
     async def test_modify_after_the_fill_reports_the_fill(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -258,16 +238,14 @@ class TestRow36ModifyRacingAFill:
             order = await rig.ex.place_order(await resting_buy(rig.ex))
             assert order.price is not None
             rig.sim.set_price("BTCUSDT", order.price - 100)  # it fills on the exchange
-            modify = getattr(rig.ex, _PLANNED_MODIFY)
             with trio.fail_after(BOUND_S):
-                final = await modify(
+                final = await rig.ex.modify_order(
                     "BTCUSDT", order.client_order_id, quantity="0.003", price=order.price
                 )
             assert final.status is FILLED
             assert final.executed_qty == Decimal("0.002")
             assert_engine_matches_ledger(rig.sim, final)
 
-    @NO_MODIFY
     async def test_modify_after_a_partial_fill_keeps_the_fill(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -278,9 +256,10 @@ class TestRow36ModifyRacingAFill:
             rig.sim.set_book("BTCUSDT", [(book.bid_price, Decimal(2))], [(ask, Decimal("0.001"))])
             order = await rig.ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.005", ask))
             rig.sim.set_price("BTCUSDT", ask + 100)
-            modify = getattr(rig.ex, _PLANNED_MODIFY)
             with trio.fail_after(BOUND_S):
-                final = await modify("BTCUSDT", order.client_order_id, quantity="0.004", price=ask)
+                final = await rig.ex.modify_order(
+                    "BTCUSDT", order.client_order_id, quantity="0.004", price=ask
+                )
             assert final.status is OrderStatus.PARTIALLY_FILLED
             assert final.executed_qty == Decimal("0.001")
             assert_engine_matches_ledger(rig.sim, final)

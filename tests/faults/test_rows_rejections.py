@@ -128,13 +128,6 @@ class TestRow24Precision:
             assert sent.client_order_id is not None
             assert rec.statuses(sent.client_order_id) == [PENDING_NEW, REJECTED]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: filters refresh on -1111 / -1121 (issue 4); the executor loads"
-            " exchangeInfo only at start-up and on exchange_info(refresh=True)"
-        ),
-    )
     async def test_a_precision_refusal_refreshes_the_filters(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -175,14 +168,6 @@ class TestRow25FiltersBeforeIO:
             assert order.status is NEW
             assert_engine_matches_ledger(rig.sim, order)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "engine gap: Executor.validate passes no mark price to SymbolRules.validate,"
-            " so the PERCENT_PRICE band is left to the exchange (-4016) instead of being"
-            " refused before any I/O"
-        ),
-    )
     async def test_percent_price_band_is_refused_locally(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -317,13 +302,6 @@ class TestRow30Credentials:
             assert refusal.code == -2015
             assert rig.posts() == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: no account-level halt; after -2015 / -2014 / -1022 the executor keeps"
-            " sending signed requests (faults.md row 30: halt trading for that account)"
-        ),
-    )
     async def test_a_revoked_key_halts_trading(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -350,13 +328,6 @@ class TestRow31SymbolNotTrading:
             assert refusal.code == -1121
             assert rig.posts() == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "planned: filters refresh on -1111 / -1121 (issue 4); after -1121 the executor"
-            " keeps its start-up exchangeInfo, so the delisted symbol is still sent"
-        ),
-    )
     async def test_a_refusal_refreshes_the_symbol_table(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:

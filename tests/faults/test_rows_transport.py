@@ -516,14 +516,6 @@ class TestRow20WrongShapeSuccessBody:
             assert_engine_matches_ledger(rig.sim, final_state(rig.ex, first.client_order_id.value))
             assert final_state(rig.ex, first.client_order_id.value).status is NEW
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "engine gap: VenueOrder.from_wire (protocol/wire.py) accepts exponent notation"
-            " and an executedQty larger than origQty, and SymbolOrderActor._apply folds it"
-            " into the record; quantities only grow, so the bogus 1E+999999 stays forever"
-        ),
-    )
     async def test_impossible_quantities_are_not_trusted(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:

@@ -13,9 +13,11 @@ symbols, filter violations, position-mode mismatches (faults.md rows 54-61).
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from decimal import Decimal
 
 import attrs
 import httpx
@@ -24,12 +26,15 @@ import trio
 from trio_fapi._time import AnchoredClock
 from trio_fapi.config import ExecutorConfig
 from trio_fapi.protocol.endpoints import endpoint
-from trio_fapi.protocol.enums import MarginType, PositionSide
+from trio_fapi.protocol.enums import MarginType, OrderStatus, OrderType, PositionSide
 from trio_fapi.protocol.errors import (
     EngineClosed,
     EngineError,
+    ExchangeError,
     InvalidCombination,
+    InvalidOrder,
     Overloaded,
+    TradingHalted,
     UnknownSymbol,
 )
 from trio_fapi.protocol.filters import (
@@ -39,20 +44,26 @@ from trio_fapi.protocol.filters import (
     scale_rate_limits,
 )
 from trio_fapi.protocol.ids import ClientOrderId, Symbol
+from trio_fapi.protocol.journal_records import IntentKind, IntentState, JournaledIntent
 from trio_fapi.protocol.messages import (
+    BatchDone,
     CancelAllDone,
     CancelAllOrders,
+    CancelBatch,
     CancelOrder,
     Lane,
+    ModifyOrder,
     OrderCommand,
     OrderEvent,
     OrderFailed,
     OrderReply,
     OrderSnapshot,
+    PlaceBatch,
     PlaceOrder,
     QueryOrder,
     RestSucceeded,
 )
+from trio_fapi.protocol.numbers import to_decimal
 from trio_fapi.protocol.orders import OrderRequest
 from trio_fapi.protocol.trades import AccountTrade
 from trio_fapi.protocol.wire import (
@@ -69,7 +80,12 @@ from trio_fapi.protocol.wire import (
 from .clock_sync import ClockSync, ClockSyncStatistics
 from .deadman import DeadManStatistics, DeadManSwitch
 from .events import EventBus
+from .halt import AccountHalt
+from .journal import Journal, open_journal
 from .limiter import LimiterStatistics, RateLimiter
+from .mark_prices import MarkPrices
+from .order_ids import IdAllocator, sequence_base
+from .order_record import OrderRecord
 from .reply import OneShot
 from .requester import Requester
 from .rest_pool import RestPoolStatistics, RestWorkerPool
@@ -77,7 +93,14 @@ from .symbol_actor import OrderActorConfig, SymbolOrderActor, SymbolStatistics
 
 __all__ = ["Executor", "ExecutorStatistics", "HealthStatus", "StrategyHandle", "open_executor"]
 
+log = logging.getLogger("trio_fapi.executor")
+
 _ENGINE = "_engine"
+#: Refusals that say the cached symbol table may be stale (faults.md rows 24, 31).
+_STALE_FILTER_CODES = frozenset({-1111, -1121})
+#: At most one refresh of exchangeInfo per this many seconds after such a refusal.
+_REFRESH_DEBOUNCE_S = 5.0
+_PLACEMENTS = (IntentKind.PLACE, IntentKind.ALGO_PLACE)
 
 
 @attrs.frozen(kw_only=True)
@@ -102,6 +125,7 @@ class ExecutorStatistics:
     clock: ClockSyncStatistics
     deadman: DeadManStatistics | None
     events_dropped: int
+    halted: str | None = None
 
 
 class _SharedTransport(httpx.AsyncBaseTransport):
@@ -134,9 +158,12 @@ class Executor:
         config: ExecutorConfig,
         nursery: trio.Nursery,
         transport: httpx.AsyncBaseTransport | None,
+        journal: Journal | None = None,
     ) -> None:
         self.config = config
         self._nursery = nursery
+        self._journal = journal
+        self._halt = AccountHalt()
         self._clock = AnchoredClock()
         self._clock_sync = ClockSync(
             fetch_server_ms=self._fetch_server_ms,
@@ -186,6 +213,14 @@ class Executor:
         self._actor_lock = trio.Lock()
         self._closed = False
         self._session = config.session or _session_tag(self._clock())
+        # Without a journal, sequences start at the start time so a restart under
+        # the same session never rebuilds an id of an earlier run (row 49).
+        self._sequence_base = sequence_base(self._clock()) if journal is None else 0
+        self._marks = MarkPrices(
+            lambda params: self._call("premium_index", params),
+            max_age_s=config.mark_price_max_age_s,
+        )
+        self._refused_refresh_at = -float("inf")
         self._actor_config = OrderActorConfig(
             session=self._session,
             recv_window_ms=config.recv_window_ms,
@@ -215,6 +250,7 @@ class Executor:
             retry=self.config.retry,
             rng=random.Random(self._rng.random()),
             resync_clock=self._clock_sync.resync,
+            halt=self._halt,
         )
 
     # -- life cycle ---------------------------------------------------------------------
@@ -228,10 +264,75 @@ class Executor:
         if self._deadman is not None:
             await self._nursery.start(self._deadman.run)
         await self.exchange_info(refresh=True)
+        self._nursery.start_soon(self._refresh_filters_loop)
+        try:
+            await self._marks.load_all()
+        except EngineError as exc:  # the band check then fetches per symbol
+            log.warning("mark prices not loaded at start: %s", exc)
         if self.config.credentials is not None:
             payload = await self._call("position_mode", {}, lane=Lane.QUERY)
             if isinstance(payload, Mapping):
                 self._dual_side = payload.get("dualSidePosition") is True
+        if self._journal is not None:
+            await self._recover_intents(await self._journal.non_terminal())
+
+    async def _recover_intents(self, intents: Iterable[JournaledIntent]) -> None:
+        """Reconcile every unsettled journaled placement before strategies run (row 49).
+
+        Each is queried by client order id and adopted as it stands on the
+        exchange; one that never landed is proven absent after its window.
+        Nothing journaled is ever sent again.
+        """
+        records: dict[Symbol, list[OrderRecord]] = {}
+        for intent in intents:
+            if intent.intent.kind not in _PLACEMENTS:
+                continue  # a modify's order is reconciled through its placement
+            try:
+                request = OrderRequest.from_params(dict(intent.intent.params))
+            except InvalidOrder as exc:
+                log.error("journaled intent %d cannot be read back: %s", intent.intent_id, exc)
+                continue
+            record = OrderRecord(
+                strategy=intent.intent.strategy,
+                request=request,
+                client_order_id=intent.intent.client_order_id,
+                intent_id=intent.intent_id,
+                venue_order_id=intent.venue_order_id,
+            )
+            if intent.state is IntentState.ACKNOWLEDGED:
+                record.status = OrderStatus.NEW
+            records.setdefault(request.symbol, []).append(record)
+        for symbol, adopted in records.items():
+            await self._actor(symbol, adopt=adopted)
+        bound = self.config.unknown_resolution_s + self.config.order_deadline_s
+        with trio.move_on_after(bound):
+            for adopted in records.values():
+                for record in adopted:
+                    await record.settled.wait()
+
+    async def _refresh_filters_loop(self) -> None:
+        while True:
+            await trio.sleep(self.config.exchange_info_refresh_s)
+            try:
+                await self.exchange_info(refresh=True)
+            except EngineError as exc:
+                log.warning("periodic exchangeInfo refresh failed: %s", exc)
+
+    def _after_refusal(self, error: EngineError) -> None:
+        """A refusal that says the filters may be stale reloads them, in the background."""
+        if not isinstance(error, ExchangeError) or error.code not in _STALE_FILTER_CODES:
+            return
+        if trio.current_time() < self._refused_refresh_at + _REFRESH_DEBOUNCE_S:
+            return
+        self._refused_refresh_at = trio.current_time()  # one refresh at a time
+
+        async def refresh() -> None:
+            try:
+                await self.exchange_info(refresh=True)
+            except EngineError as exc:
+                log.warning("exchangeInfo refresh after %s failed: %s", error.code, exc)
+
+        self._nursery.start_soon(refresh)
 
     async def _drain(self) -> None:
         self._closed = True
@@ -301,7 +402,9 @@ class Executor:
             lane=Lane.PRIORITY,
         )
 
-    async def _actor(self, symbol: Symbol) -> SymbolOrderActor:
+    async def _actor(
+        self, symbol: Symbol, *, adopt: Iterable[OrderRecord] = ()
+    ) -> SymbolOrderActor:
         actor = self._actors.get(symbol)
         if actor is not None:
             return actor
@@ -314,38 +417,69 @@ class Executor:
                     requester=self._new_requester(),
                     publish=self._bus.publish,
                     config=self._actor_config,
+                    ids=IdAllocator(
+                        session=self._session,
+                        symbol=symbol,
+                        journal=self._journal,
+                        base=self._sequence_base,
+                    ),
+                    journal=self._journal,
                     on_live=self._deadman.set_live if self._deadman is not None else None,
                 )
+                for record in adopt:
+                    actor.adopt(record)
                 done = trio.Event()
-
-                async def run_actor(
-                    actor: SymbolOrderActor = actor,
-                    done: trio.Event = done,
-                    *,
-                    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-                ) -> None:
-                    try:
-                        await actor.run(task_status=task_status)
-                    finally:
-                        done.set()
-
-                await self._nursery.start(run_actor)
+                await self._nursery.start(self._supervise, actor, done)
                 self._actors[symbol] = actor
                 self._actors_done.append(done)
             return actor
 
+    async def _supervise(
+        self,
+        actor: SymbolOrderActor,
+        done: trio.Event,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run a symbol actor; restart it from its records when it crashes (row 46).
+
+        A crash cancels the actor's jobs, which answer their callers UNKNOWN;
+        the successor keeps the inbox and the records, and reconciles every
+        order that was not settled. Other symbols never notice. Past
+        ``max_actor_restarts`` the crash propagates and stops the executor.
+        """
+        status: trio.TaskStatus[None] = task_status
+        try:
+            while True:
+                try:
+                    await actor.run(task_status=status)
+                    return
+                except Exception:
+                    if self._closed or actor.restarts >= self.config.max_actor_restarts:
+                        raise
+                    log.exception(
+                        "%s order actor crashed; restarting (%d)", actor.symbol, actor.restarts + 1
+                    )
+                status = trio.TASK_STATUS_IGNORED
+                actor = actor.successor(self._new_requester())
+                self._actors[actor.symbol] = actor
+        finally:
+            done.set()
+
     async def _ask(self, symbol: Symbol, cmd: OrderCommand) -> None:
         if self._closed:
             raise EngineClosed()
+        if self._halt.error is not None:
+            raise self._halt.error
         actor = await self._actor(symbol)
         with trio.move_on_at(cmd.deadline) as scope:
             await actor.sender().send(cmd)
         if scope.cancelled_caught:
             raise Overloaded(queue=f"{symbol} order actor inbox")
 
-    @staticmethod
-    def _unwrap(reply: OrderReply) -> OrderSnapshot:
+    def _unwrap(self, reply: OrderReply) -> OrderSnapshot:
         if isinstance(reply, OrderFailed):
+            self._after_refusal(reply.error)
             raise reply.error
         return reply.order
 
@@ -499,15 +633,20 @@ class Executor:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def validate(self, request: OrderRequest) -> SymbolRules:
+    def validate(self, request: OrderRequest, *, mark_price: Decimal | None = None) -> SymbolRules:
         """Every local check, with zero I/O.
+
+        Args:
+            request: The order.
+            mark_price: The mark price, for the PERCENT_PRICE band (``place_order``
+                passes a fresh one); without it the band is left to the exchange.
 
         Raises:
             InvalidOrder: Unknown symbol, a filter violation, or a position side
                 that does not fit the account's position mode.
         """
         rules = self.rules(request.symbol)
-        rules.validate(request)
+        rules.validate(request, mark_price=mark_price)
         if self._dual_side is True and request.position_side is PositionSide.BOTH:
             raise InvalidCombination(
                 reason="the account is in hedge mode: positionSide LONG or SHORT"
@@ -532,7 +671,7 @@ class Executor:
             ExchangeError: The exchange refused it.
             OutcomeUnknown: Still unresolved after the resolution bound.
         """
-        self.validate(request)
+        await self._validate_with_mark(request)
         slot: OneShot[OrderReply] = OneShot()
         cmd = PlaceOrder(
             strategy=strategy,
@@ -541,6 +680,160 @@ class Executor:
             reply_to=slot,
         )
         await self._ask(request.symbol, cmd)
+        return self._unwrap(await slot.wait())
+
+    async def _validate_with_mark(self, request: OrderRequest) -> None:
+        """Local checks; the PERCENT_PRICE band too when a fresh mark can be had.
+
+        The checks that need nothing are run first, so a bad request is refused
+        before the one I/O this may need (a stale mark is fetched, weight 1).
+        """
+        rules = self.validate(request)
+        if rules.percent_price is None or request.price is None:
+            return
+        mark = await self._marks.get(request.symbol)
+        if mark is not None:
+            self.validate(request, mark_price=mark)
+
+    async def place_orders(
+        self, requests: Iterable[OrderRequest], *, strategy: str = "default"
+    ) -> list[OrderSnapshot | EngineError]:
+        """Place several orders with batch calls; one result per request, in order.
+
+        Requests are grouped by symbol and sent 5 per ``POST /fapi/v1/batchOrders``.
+        Each item succeeds or fails on its own: a refused item is its error, an
+        item whose outcome is unknown is resolved by evidence like any placement.
+        A request refused locally is its :class:`InvalidOrder` and is not sent.
+        Conditional (algo) orders cannot be batched on Binance: they are refused
+        here with :class:`InvalidCombination`.
+        """
+        items = list(requests)
+        results: list[OrderSnapshot | EngineError | None] = [None] * len(items)
+        by_symbol: dict[Symbol, list[int]] = {}
+        for index, request in enumerate(items):
+            try:
+                if request.is_algo:
+                    raise InvalidCombination(
+                        reason=f"{request.order_type} orders cannot be batched (algo service)"
+                    )
+                await self._validate_with_mark(request)
+            except InvalidOrder as exc:
+                results[index] = exc
+                continue
+            by_symbol.setdefault(request.symbol, []).append(index)
+
+        async def one_symbol(symbol: Symbol, indexes: list[int]) -> None:
+            slot: OneShot[BatchDone] = OneShot()
+            cmd = PlaceBatch(
+                strategy=strategy,
+                requests=tuple(items[i] for i in indexes),
+                deadline=trio.current_time() + self.config.order_deadline_s,
+                reply_to=slot,
+            )
+            try:
+                await self._ask(symbol, cmd)
+            except EngineError as exc:
+                for i in indexes:
+                    results[i] = exc
+                return
+            done = await slot.wait()
+            for i, reply in zip(indexes, done.results, strict=True):
+                results[i] = self._result(reply)
+
+        async with trio.open_nursery() as nursery:
+            for symbol, indexes in by_symbol.items():
+                nursery.start_soon(one_symbol, symbol, indexes)
+        return [r if r is not None else EngineClosed() for r in results]
+
+    async def cancel_orders(
+        self,
+        symbol: Symbol | str,
+        client_order_ids: Iterable[ClientOrderId | str],
+        *,
+        strategy: str = "default",
+    ) -> list[OrderSnapshot | EngineError]:
+        """Cancel several of ``strategy``'s orders, 10 per ``DELETE /fapi/v1/batchOrders``.
+
+        One result per id, in order: the order's final known state (a cancel
+        that lost a race with a fill returns the FILLED order), or the error.
+        """
+        sym = Symbol(symbol) if isinstance(symbol, str) else symbol
+        self.rules(sym)
+        ids = tuple(ClientOrderId(c) if isinstance(c, str) else c for c in client_order_ids)
+        if not ids:
+            return []
+        slot: OneShot[BatchDone] = OneShot()
+        cmd = CancelBatch(
+            strategy=strategy,
+            client_order_ids=ids,
+            deadline=trio.current_time() + self.config.order_deadline_s,
+            reply_to=slot,
+        )
+        await self._ask(sym, cmd)
+        done = await slot.wait()
+        return [self._result(reply) for reply in done.results]
+
+    def _result(self, reply: OrderReply) -> OrderSnapshot | EngineError:
+        try:
+            return self._unwrap(reply)
+        except EngineError as exc:
+            return exc
+
+    async def modify_order(
+        self,
+        symbol: Symbol | str,
+        client_order_id: ClientOrderId | str,
+        *,
+        quantity: Decimal | str | int,
+        price: Decimal | str | int,
+        strategy: str = "default",
+    ) -> OrderSnapshot:
+        """Change an open LIMIT order's price and total quantity (``PUT /fapi/v1/order``).
+
+        The order keeps its ids and its fills; ``quantity`` is the new total,
+        executed part included. If a fill wins the race, the answer is the
+        filled order (no error, no double count).
+
+        Raises:
+            InvalidOrder: Not a LIMIT order, or the new terms break a filter; nothing sent.
+            NotFound: The strategy has no such order.
+            ExchangeError: The exchange refused the modification; the order is unchanged.
+            OutcomeUnknown: Whether the modification applied is not known yet.
+        """
+        sym = Symbol(symbol) if isinstance(symbol, str) else symbol
+        cid = (
+            ClientOrderId(client_order_id) if isinstance(client_order_id, str) else client_order_id
+        )
+        qty = to_decimal(quantity, field="quantity")
+        new_price = to_decimal(price, field="price")
+        actor = await self._actor(sym)
+        record = actor.order(cid)
+        if record is not None and record.strategy == strategy:
+            if record.request.order_type is not OrderType.LIMIT:
+                raise InvalidCombination(
+                    reason=f"only LIMIT orders can be modified, not {record.request.order_type}"
+                )
+            await self._validate_with_mark(
+                OrderRequest.limit(
+                    sym,
+                    record.request.side,
+                    qty,
+                    new_price,
+                    time_in_force=record.request.time_in_force or "GTC",
+                    reduce_only=record.request.reduce_only,
+                    position_side=record.request.position_side,
+                )
+            )
+        slot: OneShot[OrderReply] = OneShot()
+        cmd = ModifyOrder(
+            strategy=strategy,
+            client_order_id=cid,
+            quantity=qty,
+            price=new_price,
+            deadline=trio.current_time() + self.config.order_deadline_s,
+            reply_to=slot,
+        )
+        await self._ask(sym, cmd)
         return self._unwrap(await slot.wait())
 
     async def _by_id(
@@ -619,6 +912,20 @@ class Executor:
         return StrategyHandle(self, name)
 
     @property
+    def journal(self) -> Journal | None:
+        """The intent journal (``ExecutorConfig.journal_path``), or ``None``."""
+        return self._journal
+
+    @property
+    def halted(self) -> TradingHalted | None:
+        """Why keyed requests are halted (the key was refused), or ``None``."""
+        return self._halt.error
+
+    def resume_trading(self) -> None:
+        """Lift a halt after the API key, its permissions or its IP list were fixed."""
+        self._halt.resume()
+
+    @property
     def rate_limiter(self) -> RateLimiter:
         """The limiter, for ``get_status()``, ``reset()``, ``wait_for_capacity()``."""
         return self._limiter
@@ -645,6 +952,7 @@ class Executor:
             clock=self._clock_sync.statistics(),
             deadman=self._deadman.statistics() if self._deadman is not None else None,
             events_dropped=self._bus.dropped,
+            halted=str(self._halt.error) if self._halt.error is not None else None,
         )
 
 
@@ -675,6 +983,31 @@ class StrategyHandle:
         """See :meth:`Executor.cancel_all_orders`."""
         return await self.executor.cancel_all_orders(symbol, strategy=self.name)
 
+    async def modify(
+        self,
+        symbol: Symbol | str,
+        client_order_id: ClientOrderId | str,
+        *,
+        quantity: Decimal | str | int,
+        price: Decimal | str | int,
+    ) -> OrderSnapshot:
+        """See :meth:`Executor.modify_order`."""
+        return await self.executor.modify_order(
+            symbol, client_order_id, quantity=quantity, price=price, strategy=self.name
+        )
+
+    async def place_many(
+        self, requests: Iterable[OrderRequest]
+    ) -> list[OrderSnapshot | EngineError]:
+        """See :meth:`Executor.place_orders`."""
+        return await self.executor.place_orders(requests, strategy=self.name)
+
+    async def cancel_many(
+        self, symbol: Symbol | str, client_order_ids: Iterable[ClientOrderId | str]
+    ) -> list[OrderSnapshot | EngineError]:
+        """See :meth:`Executor.cancel_orders`."""
+        return await self.executor.cancel_orders(symbol, client_order_ids, strategy=self.name)
+
     def orders(self) -> list[OrderSnapshot]:
         """This strategy's orders."""
         return self.executor.orders(strategy=self.name)
@@ -695,15 +1028,22 @@ async def open_executor(
         EngineError: Start-up failed (the exchange is unreachable, bad keys).
     """
     try:
-        async with trio.open_nursery() as nursery:
-            executor = Executor(config, nursery, transport)
-            try:
-                await executor._start()
-                yield executor
-            finally:
-                with trio.CancelScope(shield=True), trio.move_on_after(config.drain_s):
-                    await executor._drain()
-                nursery.cancel_scope.cancel()
+        async with AsyncExitStack() as stack:
+            journal: Journal | None = None
+            if config.journal_path is not None:
+                # Opened first, closed last: actors note outcomes while they drain.
+                journal = await stack.enter_async_context(
+                    open_journal(config.journal_path, synchronous=config.journal_synchronous)
+                )
+            async with trio.open_nursery() as nursery:
+                executor = Executor(config, nursery, transport, journal)
+                try:
+                    await executor._start()
+                    yield executor
+                finally:
+                    with trio.CancelScope(shield=True), trio.move_on_after(config.drain_s):
+                        await executor._drain()
+                    nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         # The nursery is an implementation detail: a single failure surfaces as
         # itself (an EngineError, or the caller's own exception), not as a group.

@@ -14,6 +14,7 @@ from trio_fapi.protocol.errors import EngineError
 from trio_fapi.protocol.ids import ClientOrderId, VenueOrderId
 from trio_fapi.protocol.messages import (
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderEvent,
     OrderExpired,
@@ -59,6 +60,10 @@ class OrderRecord:
     sent_at: float = 0.0  # trio time the placement's outcome arrived (no earlier than its send)
     settled: trio.Event = attrs.field(factory=trio.Event)
     busy: int = 0  # jobs in flight for this order
+    #: The journal's id for this order's placement intent (``None``: no journal).
+    intent_id: int | None = None
+    #: Whether the journal has been told the order is terminal.
+    journaled_terminal: bool = False
 
     @property
     def is_algo(self) -> bool:
@@ -100,10 +105,13 @@ class OrderRecord:
         status moves only along the state table (terminal statuses absorb).
         """
         events: list[OrderEvent] = []
+        amended = False
         if isinstance(report, VenueOrder):
             self.venue_order_id = report.order_id
+            fresh = report.update_time >= self.update_time
             self.update_time = max(self.update_time, report.update_time)
             cum_quote = report.cum_quote
+            amended = fresh and self._amend(report)
         else:
             self.venue_order_id = VenueOrderId(report.algo_id)
             cum_quote = report.avg_price * report.executed_qty
@@ -124,11 +132,31 @@ class OrderRecord:
             fill = (last_qty, last_price)
         before = self.status
         self.step(STATUS_EVENTS[report.status])
+        if amended:
+            events.append(OrderAmended(order=self.snapshot()))
         if fill is not None:
             events.append(OrderFilled(order=self.snapshot(), last_qty=fill[0], last_price=fill[1]))
         if self.status is not before:
             events.extend(self.status_events())
         return events
+
+    def _amend(self, report: VenueOrder) -> bool:
+        """Adopt a modification the exchange applied (a newer report, other price or qty)."""
+        request = self.request
+        if request.order_type is not report.order_type or request.quantity is None:
+            return False
+        if report.orig_qty <= 0 or (
+            report.orig_qty == request.quantity and report.price == request.price
+        ):
+            return False
+        if request.price is not None and report.price <= 0:
+            return False
+        self.request = attrs.evolve(
+            request,
+            quantity=report.orig_qty,
+            price=report.price if request.price is not None else None,
+        )
+        return True
 
     def status_events(self) -> list[OrderEvent]:
         snap = self.snapshot()

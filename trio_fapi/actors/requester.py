@@ -35,6 +35,7 @@ from trio_fapi.protocol.messages import (
 )
 from trio_fapi.protocol.wire import Outcome
 
+from .halt import AccountHalt
 from .limiter import RateLimiter
 from .reply import OneShot
 from .retry import RetryPolicy, retryable
@@ -60,6 +61,7 @@ class Requester:
         retry: RetryPolicy,
         rng: random.Random,
         resync_clock: Callable[[], Awaitable[object]] | None = None,
+        halt: AccountHalt | None = None,
     ) -> None:
         self._limiter = limiter
         self._limiter_channel = limiter_channel
@@ -68,6 +70,7 @@ class Requester:
         self._retry = retry
         self._rng = rng
         self._resync_clock = resync_clock
+        self._halt = halt
         self._ids = itertools.count(1)
 
     async def aclose(self) -> None:
@@ -100,6 +103,11 @@ class Requester:
         while True:
             attempt += 1
             request_id = next(self._ids)
+            halted = self._halt.refuse(endpoint) if self._halt is not None else None
+            if halted is not None:
+                return RestFailed(
+                    request_id=request_id, outcome=Outcome.NOT_SENT, error=halted, elapsed_s=0.0
+                )
             admission = await self._limiter.acquire(
                 self._limiter_channel,
                 request_id=request_id,
@@ -117,6 +125,12 @@ class Requester:
                     elapsed_s=0.0,
                 )
             outcome = await self._send(endpoint, items, request_id, deadline)
+            if (
+                self._halt is not None
+                and isinstance(outcome, RestFailed)
+                and isinstance(outcome.error, ExchangeError)
+            ):
+                self._halt.observe(outcome.error)
             if not isinstance(outcome, RestFailed) or not retryable(outcome, idempotent=safe):
                 return outcome
             if attempt >= policy.attempts:

@@ -12,21 +12,35 @@ until the request's own window (sent time + recvWindow + a query-lag budget) has
 passed with "no such order" answers, which proves absence. If neither happens
 within the resolution bound the order is escalated to UNRESOLVED, loudly, and
 stays tracked.
+
+With an intent journal, every placement and modification is on disk before it
+is sent, and its outcome is noted as it becomes known. If the actor crashes,
+the executor starts a :meth:`SymbolOrderActor.successor` that takes over the
+records and the inbox and reconciles every order that was not settled.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import trio
 
 from trio_fapi.protocol.algo import AlgoOrder
+from trio_fapi.protocol.batches import (
+    MAX_BATCH_CANCEL,
+    MAX_BATCH_PLACE,
+    batch_cancel_params,
+    batch_items,
+    batch_place_params,
+    chunks,
+)
 from trio_fapi.protocol.endpoints import endpoint
 from trio_fapi.protocol.enums import OrderStatus
 from trio_fapi.protocol.errors import (
+    EngineClosed,
     EngineError,
     ExchangeError,
     InvalidClientOrderId,
@@ -36,12 +50,16 @@ from trio_fapi.protocol.errors import (
 )
 from trio_fapi.protocol.filters import SymbolRules
 from trio_fapi.protocol.ids import ClientOrderId, Symbol
+from trio_fapi.protocol.journal_records import IntentKind, IntentState, JournalError
 from trio_fapi.protocol.messages import (
+    BatchDone,
     CancelAllDone,
     CancelAllOrders,
+    CancelBatch,
     CancelOrder,
     CancelRejected,
     Lane,
+    ModifyOrder,
     OrderCommand,
     OrderEvent,
     OrderFailed,
@@ -49,15 +67,20 @@ from trio_fapi.protocol.messages import (
     OrderSubmitted,
     OrderSucceeded,
     OrderUnknown,
+    PlaceBatch,
     PlaceOrder,
     QueryOrder,
     RestFailed,
     RestOutcome,
     RestSucceeded,
 )
+from trio_fapi.protocol.numbers import fmt
 from trio_fapi.protocol.order_fsm import OrderEvent as FsmEvent
-from trio_fapi.protocol.wire import MalformedResponse, Outcome, VenueOrder
+from trio_fapi.protocol.orders import OrderRequest
+from trio_fapi.protocol.wire import MalformedResponse, Outcome, VenueOrder, classify
 
+from .journal import Journal
+from .order_ids import IdAllocator
 from .order_record import OrderRecord
 from .requester import Requester
 from .retry import RetryPolicy
@@ -72,6 +95,10 @@ _NO_SUCH_ORDER = -2013
 _UNKNOWN_ORDER_SENT = -2011
 _DUPLICATE_ID = -4116
 _OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL)
+_UNSETTLED = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED)
+_MODIFIABLE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+_Inbox = tuple[trio.MemorySendChannel[OrderCommand], trio.MemoryReceiveChannel[OrderCommand]]
 
 
 @attrs.frozen(kw_only=True)
@@ -98,6 +125,7 @@ class SymbolStatistics:
     open_orders: int
     in_flight: int
     by_status: dict[str, int]
+    restarts: int = 0
 
 
 class SymbolOrderActor:
@@ -111,21 +139,65 @@ class SymbolOrderActor:
         requester: Requester,
         publish: Callable[[OrderEvent], None],
         config: OrderActorConfig,
+        ids: IdAllocator | None = None,
+        journal: Journal | None = None,
         on_live: Callable[[Symbol, bool], None] | None = None,
+        inbox: _Inbox | None = None,
     ) -> None:
         self.symbol = symbol
         self._rules = rules
         self._requester = requester
         self._publish = publish
         self._config = config
-        self._send, self._inbox = trio.open_memory_channel[OrderCommand](ORDER_INBOX_SIZE)
+        self._ids = ids or IdAllocator(session=config.session, symbol=symbol, journal=None)
+        self._journal = journal
+        self._send, self._inbox = inbox or trio.open_memory_channel[OrderCommand](ORDER_INBOX_SIZE)
         self._orders: dict[ClientOrderId, OrderRecord] = {}
-        self._seq: dict[str, int] = defaultdict(int)
+        self._claimed: set[ClientOrderId] = set()
         self._in_flight = 0
         self._on_live = on_live
         #: Orders that may be on the book (not terminal); feeds the dead-man switch.
         self._maybe_live: set[ClientOrderId] = set()
         self._live = False
+        #: Records to reconcile when the actor starts (inherited or journaled).
+        self._recover: list[OrderRecord] = []
+        self._nursery: trio.Nursery | None = None
+        self.restarts = 0
+
+    def successor(self, requester: Requester) -> SymbolOrderActor:
+        """A fresh actor that takes over this crashed one's orders and inbox.
+
+        Jobs of the crashed actor were cancelled and answered UNKNOWN; the
+        successor reconciles every order that was not terminal before it
+        serves the inbox's next command.
+        """
+        new = SymbolOrderActor(
+            symbol=self.symbol,
+            rules=self._rules,
+            requester=requester,
+            publish=self._publish,
+            config=self._config,
+            ids=self._ids,
+            journal=self._journal,
+            on_live=self._on_live,
+            inbox=(self._send, self._inbox),
+        )
+        new._orders = self._orders
+        new._maybe_live = self._maybe_live
+        new._live = self._live
+        new.restarts = self.restarts + 1
+        for record in self._orders.values():
+            record.busy = 0
+            if not record.status.is_terminal:
+                new._recover.append(record)
+        return new
+
+    def adopt(self, record: OrderRecord) -> None:
+        """Take over an order known from the journal; it is reconciled at start."""
+        self._orders[record.client_order_id] = record
+        self._recover.append(record)
+        if self._on_live is not None:
+            self._maybe_live.add(record.client_order_id)
 
     def sender(self) -> trio.MemorySendChannel[OrderCommand]:
         """The actor's inbox (one handle; the executor owns it)."""
@@ -140,16 +212,27 @@ class SymbolOrderActor:
         return list(self._orders.values())
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve commands until the inbox closes, then finish in-flight jobs."""
-        async with trio.open_nursery() as nursery:
-            poller = trio.CancelScope()
-            nursery.start_soon(self._poll_loop, poller)
-            task_status.started()
-            async with self._inbox:
+        """Serve commands until the inbox closes, then finish in-flight jobs.
+
+        The inbox is not closed when a job crashes: a successor serves it.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                poller = trio.CancelScope()
+                nursery.start_soon(self._poll_loop, poller)
+                recover, self._recover = self._recover, []
+                for record in recover:
+                    record.busy += 1
+                    nursery.start_soon(self._recover_job, record)
+                task_status.started()
                 async for cmd in self._inbox:
                     self._dispatch(cmd, nursery)
-            poller.cancel()
-        await self._requester.aclose()
+                self._inbox.close()
+                poller.cancel()
+        finally:
+            self._nursery = None
+            await self._requester.aclose()
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -158,56 +241,53 @@ class SymbolOrderActor:
             case PlaceOrder():
                 self._on_place(cmd, nursery)
             case CancelOrder():
-                self._on_cancel(cmd, nursery)
+                self._on_by_id(cmd, nursery, self._cancel_job)
             case QueryOrder():
-                self._on_query(cmd, nursery)
+                self._on_by_id(cmd, nursery, self._query_job, counts=False)
+            case ModifyOrder():
+                self._on_by_id(cmd, nursery, self._modify_job)
             case CancelAllOrders():
                 nursery.start_soon(self._cancel_all_job, cmd)
+            case PlaceBatch():
+                self._on_place_batch(cmd, nursery)
+            case CancelBatch():
+                self._in_flight += 1
+                nursery.start_soon(self._cancel_batch_job, cmd)
 
-    def _next_id(self, strategy: str) -> ClientOrderId:
-        while True:
-            self._seq[strategy] += 1
-            cid = ClientOrderId.derive(
-                session=self._config.session,
-                strategy=strategy,
-                symbol=self.symbol,
-                seq=self._seq[strategy],
+    def _claim(self, request: OrderRequest) -> OrderFailed | None:
+        """Refuse a caller's own id that an unfinished order holds; else reserve it."""
+        cid = request.client_order_id
+        if cid is None:
+            return None
+        existing = self._orders.get(cid)
+        if cid in self._claimed or (existing is not None and not existing.status.is_terminal):
+            return OrderFailed(
+                error=InvalidClientOrderId(
+                    value=cid.value, reason="already in use by an order that is not done"
+                ),
+                order=existing.snapshot() if existing is not None else None,
             )
-            if cid not in self._orders:
-                return cid
+        self._claimed.add(cid)
+        return None
 
     def _on_place(self, cmd: PlaceOrder, nursery: trio.Nursery) -> None:
         if self._in_flight >= self._config.max_in_flight:
             cmd.reply_to.send(OrderFailed(error=Overloaded(queue=f"{self.symbol} order actor")))
             return
-        cid = cmd.request.client_order_id
-        if cid is not None and cid in self._orders:
-            existing = self._orders[cid]
-            if not existing.status.is_terminal:
-                cmd.reply_to.send(
-                    OrderFailed(
-                        error=InvalidClientOrderId(
-                            value=cid.value, reason="already in use by an order that is not done"
-                        ),
-                        order=existing.snapshot(),
-                    )
-                )
-                return
-        if cid is None:
-            cid = self._next_id(cmd.strategy)
-        record = OrderRecord(
-            strategy=cmd.strategy,
-            request=cmd.request.with_client_order_id(cid),
-            client_order_id=cid,
-        )
-        self._orders[cid] = record
-        if self._on_live is not None:
-            self._maybe_live.add(cid)
-            self._sync_live()
-        self._publish(OrderSubmitted(order=record.snapshot()))
+        refusal = self._claim(cmd.request)
+        if refusal is not None:
+            cmd.reply_to.send(refusal)
+            return
         self._in_flight += 1
-        record.busy += 1
-        nursery.start_soon(self._place_job, record, cmd)
+        nursery.start_soon(self._place_job, cmd)
+
+    def _on_place_batch(self, cmd: PlaceBatch, nursery: trio.Nursery) -> None:
+        if self._in_flight + len(cmd.requests) > self._config.max_in_flight:
+            error = OrderFailed(error=Overloaded(queue=f"{self.symbol} order actor"))
+            cmd.reply_to.send(BatchDone(results=tuple(error for _ in cmd.requests)))
+            return
+        self._in_flight += len(cmd.requests)
+        nursery.start_soon(self._place_batch_job, cmd)
 
     def _find(self, strategy: str, cid: ClientOrderId) -> OrderRecord | None:
         record = self._orders.get(cid)
@@ -215,27 +295,52 @@ class SymbolOrderActor:
             return None  # never act on another strategy's order
         return record
 
-    def _on_cancel(self, cmd: CancelOrder, nursery: trio.Nursery) -> None:
+    def _on_by_id(
+        self,
+        cmd: CancelOrder | QueryOrder | ModifyOrder,
+        nursery: trio.Nursery,
+        job: Callable[[OrderRecord, Any], Awaitable[None]],
+        *,
+        counts: bool = True,
+    ) -> None:
         record = self._find(cmd.strategy, cmd.client_order_id)
         if record is None:
             cmd.reply_to.send(OrderFailed(error=NotFound(what=f"order {cmd.client_order_id}")))
             return
-        self._in_flight += 1
-        record.busy += 1
-        nursery.start_soon(self._cancel_job, record, cmd)
-
-    def _on_query(self, cmd: QueryOrder, nursery: trio.Nursery) -> None:
-        record = self._find(cmd.strategy, cmd.client_order_id)
-        if record is None:
-            cmd.reply_to.send(OrderFailed(error=NotFound(what=f"order {cmd.client_order_id}")))
-            return
-        nursery.start_soon(self._query_job, record, cmd)
+        if counts:
+            self._in_flight += 1
+            record.busy += 1
+        nursery.start_soon(job, record, cmd)
 
     # -- helpers ----------------------------------------------------------------------
+
+    async def _register(self, strategy: str, request: OrderRequest) -> OrderRecord:
+        """Give the request its id and a record; publish that it was submitted."""
+        cid = request.client_order_id
+        if cid is None:
+            while True:
+                cid, _ = await self._ids.next(strategy)
+                if cid not in self._orders and cid not in self._claimed:
+                    break
+        self._claimed.discard(cid)
+        record = OrderRecord(
+            strategy=strategy, request=request.with_client_order_id(cid), client_order_id=cid
+        )
+        record.busy += 1
+        self._orders[cid] = record
+        if self._on_live is not None:
+            self._maybe_live.add(cid)
+            self._sync_live()
+        self._publish(OrderSubmitted(order=record.snapshot()))
+        return record
 
     def _emit(self, events: list[OrderEvent]) -> None:
         for event in events:
             self._publish(event)
+            if event.order.status.is_terminal:
+                record = self._orders.get(event.order.client_order_id)
+                if record is not None:
+                    self._note(record)
         self._sync_live()
 
     def _sync_live(self) -> None:
@@ -250,21 +355,23 @@ class SymbolOrderActor:
             self._live = live
             self._on_live(self.symbol, live)
 
-    def _reply(self, cmd: PlaceOrder | CancelOrder | QueryOrder, record: OrderRecord) -> None:
+    def _answer(self, record: OrderRecord) -> OrderReply:
         snap = record.snapshot()
-        reply: OrderReply
         if record.status is OrderStatus.REJECTED:
-            reply = OrderFailed(error=_error_of(record), order=snap)
-        elif record.status in (OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED):
-            reply = OrderFailed(
+            return OrderFailed(error=_error_of(record), order=snap)
+        if record.status in (OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED):
+            return OrderFailed(
                 error=OutcomeUnknown(
                     client_order_id=record.client_order_id.value, cause=record.error or "no answer"
                 ),
                 order=snap,
             )
-        else:
-            reply = OrderSucceeded(order=snap)
-        cmd.reply_to.send(reply)
+        return OrderSucceeded(order=snap)
+
+    def _reply(
+        self, cmd: PlaceOrder | CancelOrder | QueryOrder | ModifyOrder, record: OrderRecord
+    ) -> None:
+        cmd.reply_to.send(self._answer(record))
 
     def _apply(self, record: OrderRecord, payload: object) -> bool:
         """Apply a report body; return False when it does not parse or match."""
@@ -298,34 +405,121 @@ class SymbolOrderActor:
             deadline=trio.current_time() + self._config.request_timeout_s * 2,
         )
 
+    async def _look_up(self, record: OrderRecord, *, lane: Lane, once: bool = False) -> bool:
+        """Query the order until one answer applies, within the resolution bound.
+
+        A lost query or a lagging "no such order" is not an answer about the
+        order: look again, backing off, rather than settle for a stale view.
+        """
+        start = trio.current_time()
+        delay = 0.25
+        while True:
+            fetched = await self._fetch(record, lane=lane)
+            if isinstance(fetched, RestSucceeded) and self._apply(record, fetched.payload):
+                return True
+            if once or trio.current_time() - start + delay > self._config.unknown_resolution_s:
+                return False
+            await trio.sleep(delay)
+            delay = min(delay * 2, 4.0)
+
+    # -- the journal ------------------------------------------------------------------
+
+    async def _journal_intent(
+        self, record: OrderRecord, kind: IntentKind, params: Mapping[str, str]
+    ) -> int | None:
+        """Write an intent; the caller sends only after this returns."""
+        if self._journal is None:
+            return None
+        written = await self._journal.record_intent(
+            session=self._config.session,
+            strategy=record.strategy,
+            symbol=self.symbol,
+            kind=kind,
+            client_order_id=record.client_order_id,
+            params=params,
+        )
+        return written.intent_id
+
+    def _note(self, record: OrderRecord, *, intent_id: int | None = None) -> None:
+        """Record in the journal, in the background, where an order's intent stands."""
+        target = record.intent_id if intent_id is None else intent_id
+        if self._journal is None or target is None or self._nursery is None:
+            return
+        if record.status.is_terminal:
+            if record.journaled_terminal and intent_id is None:
+                return
+            state = IntentState.TERMINAL
+            record.journaled_terminal = record.journaled_terminal or intent_id is None
+        elif record.status in (OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED):
+            state = IntentState.UNKNOWN
+        elif record.status is OrderStatus.PENDING_NEW:
+            return
+        else:
+            state = IntentState.ACKNOWLEDGED
+        self._nursery.start_soon(self._write_note, target, state, record)
+
+    async def _write_note(self, intent_id: int, state: IntentState, record: OrderRecord) -> None:
+        assert self._journal is not None
+        try:
+            await self._journal.record_outcome(
+                intent_id,
+                state,
+                status=record.status if record.status.is_terminal else None,
+                venue_order_id=record.venue_order_id,
+                detail=record.error,
+            )
+        except JournalError as exc:
+            # The intent stays non-terminal on disk: a restart reconciles it again.
+            log.warning("journal note for %s failed: %s", record.client_order_id, exc)
+
     # -- jobs --------------------------------------------------------------------------
 
-    async def _place_job(self, record: OrderRecord, cmd: PlaceOrder) -> None:
+    async def _place_job(self, cmd: PlaceOrder) -> None:
+        record: OrderRecord | None = None
         try:
-            request = record.request
-            name = "new_algo_order" if request.is_algo else "new_order"
-            outcome = await self._requester.request(
-                endpoint(name),
-                request.to_params(),
-                strategy=record.strategy,
-                lane=Lane.PRIORITY if request.is_risk_reducing else Lane.ORDER,
-                deadline=cmd.deadline,
-                retry=self._config.placement_retry,
-                idempotent=False,
-            )
-            # The last attempt was signed no later than now, so the exchange can act on
-            # it no later than now + recvWindow: a conservative base for proving absence.
-            record.sent_at = trio.current_time()
-            await self._settle_placement(record, outcome)
+            record = await self._register(cmd.strategy, cmd.request)
+            if await self._write_intent(record):
+                request = record.request
+                name = "new_algo_order" if request.is_algo else "new_order"
+                outcome = await self._requester.request(
+                    endpoint(name),
+                    request.to_params(),
+                    strategy=record.strategy,
+                    lane=Lane.PRIORITY if request.is_risk_reducing else Lane.ORDER,
+                    deadline=cmd.deadline,
+                    retry=self._config.placement_retry,
+                    idempotent=False,
+                )
+                # The last attempt was signed no later than now, so the exchange can act
+                # on it no later than now + recvWindow: a conservative base for absence.
+                record.sent_at = trio.current_time()
+                await self._settle_placement(record, outcome)
+                self._note(record)
             self._reply(cmd, record)
         except BaseException:
             self._answer_interrupted(cmd, record)
             raise
         finally:
-            record.settled.set()
-            record.busy -= 1
+            if cmd.request.client_order_id is not None and record is None:
+                self._claimed.discard(cmd.request.client_order_id)
+            if record is not None:
+                record.settled.set()
+                record.busy -= 1
             self._in_flight -= 1
             self._sync_live()
+
+    async def _write_intent(self, record: OrderRecord) -> bool:
+        """Journal a placement; on failure reject it unsent and return False."""
+        kind = IntentKind.ALGO_PLACE if record.is_algo else IntentKind.PLACE
+        try:
+            record.intent_id = await self._journal_intent(record, kind, record.request.to_params())
+        except JournalError as exc:
+            record.error = f"not sent: the intent could not be journaled ({exc})"
+            record.failure = exc
+            record.step(FsmEvent.REJECT)
+            self._emit(record.status_events())
+            return False
+        return True
 
     async def _settle_placement(self, record: OrderRecord, outcome: RestOutcome) -> None:
         if isinstance(outcome, RestSucceeded):
@@ -393,17 +587,28 @@ class SymbolOrderActor:
             await trio.sleep(delay)
             delay = min(delay * 2, 4.0)
 
+    async def _recover_job(self, record: OrderRecord) -> None:
+        """Reconcile an order this actor inherited (crash restart, journal)."""
+        try:
+            if record.status in _UNSETTLED:
+                if record.sent_at == 0.0:
+                    # When it was sent is unknown: count the window from now.
+                    record.sent_at = trio.current_time()
+                if record.error is None:
+                    record.error = "the engine restarted before this placement was settled"
+                await self._resolve_unknown(record)
+            else:
+                await self._look_up(record, lane=Lane.QUERY)
+            self._note(record)
+        finally:
+            record.settled.set()
+            record.busy -= 1
+            self._sync_live()
+
     async def _cancel_job(self, record: OrderRecord, cmd: CancelOrder) -> None:
         try:
             await record.settled.wait()
-            if record.status.is_terminal or record.status in (
-                OrderStatus.UNKNOWN,
-                OrderStatus.UNRESOLVED,
-            ):
-                if record.status.is_terminal:
-                    self._publish(
-                        CancelRejected(order=record.snapshot(), reason=f"already {record.status}")
-                    )
+            if not self._cancellable(record):
                 self._reply(cmd, record)
                 return
             record.step(FsmEvent.CANCEL_REQUEST)
@@ -416,27 +621,7 @@ class SymbolOrderActor:
                 deadline=cmd.deadline,
                 idempotent=True,  # a second cancel is harmless: -2011 is read via a query
             )
-            if (
-                isinstance(outcome, RestSucceeded)
-                and not record.is_algo
-                and self._apply(record, outcome.payload)
-            ):
-                self._reply(cmd, record)
-                return
-            # -2011 (filled a moment earlier?), algo cancel acks, unknown outcomes:
-            # ask the exchange what the order is now.
-            fetched = await self._fetch(record, lane=Lane.PRIORITY)
-            applied = isinstance(fetched, RestSucceeded) and self._apply(record, fetched.payload)
-            refused = (
-                isinstance(outcome, RestFailed)
-                and outcome.outcome is Outcome.REJECTED
-                and not _is_code(outcome, _UNKNOWN_ORDER_SENT)
-            )
-            if record.status is OrderStatus.PENDING_CANCEL and (applied or refused):
-                # The exchange shows the order still open, or refused the cancel.
-                record.step(FsmEvent.CANCEL_REJECT)
-                reason = str(outcome.error) if isinstance(outcome, RestFailed) else "still open"
-                self._publish(CancelRejected(order=record.snapshot(), reason=reason))
+            await self._finish_cancel(record, outcome)
             self._reply(cmd, record)
         except BaseException:
             self._answer_interrupted(cmd, record)
@@ -444,6 +629,43 @@ class SymbolOrderActor:
         finally:
             record.busy -= 1
             self._in_flight -= 1
+
+    def _cancellable(self, record: OrderRecord) -> bool:
+        """False for an order that is done or unresolved (published when done)."""
+        if record.status.is_terminal:
+            self._publish(
+                CancelRejected(order=record.snapshot(), reason=f"already {record.status}")
+            )
+            return False
+        return record.status not in (OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED)
+
+    async def _finish_cancel(
+        self, record: OrderRecord, outcome: RestOutcome | ExchangeError
+    ) -> None:
+        """Read a cancel's answer; anything but the canceled order means: look it up."""
+        if (
+            isinstance(outcome, RestSucceeded)
+            and not record.is_algo
+            and self._apply(record, outcome.payload)
+        ):
+            return
+        # -2011 (filled a moment earlier?), algo cancel acks, unknown outcomes:
+        # ask the exchange what the order is now, until it answers.
+        error: EngineError | None = None
+        definitive = False
+        if isinstance(outcome, ExchangeError):
+            error, definitive = outcome, classify(outcome) is Outcome.REJECTED
+        elif isinstance(outcome, RestFailed):
+            error, definitive = outcome.error, outcome.outcome is Outcome.REJECTED
+        refused = definitive and not _is_code(error, _UNKNOWN_ORDER_SENT)
+        # A plain refusal leaves the order as it was: one look is enough. After
+        # -2011 or an unknown outcome the order may be done: look until it shows.
+        applied = await self._look_up(record, lane=Lane.PRIORITY, once=refused)
+        if record.status is OrderStatus.PENDING_CANCEL and (applied or refused):
+            # The exchange shows the order still open, or refused the cancel.
+            record.step(FsmEvent.CANCEL_REJECT)
+            reason = str(error) if refused else "still open"
+            self._publish(CancelRejected(order=record.snapshot(), reason=reason))
 
     async def _query_job(self, record: OrderRecord, cmd: QueryOrder) -> None:
         try:
@@ -455,14 +677,235 @@ class SymbolOrderActor:
             self._answer_interrupted(cmd, record)
             raise
 
-    @staticmethod
-    def _answer_interrupted(
-        cmd: PlaceOrder | CancelOrder | QueryOrder, record: OrderRecord
-    ) -> None:
-        """Answer a job cut short (shutdown past ``drain_s``): I2, one answer each.
+    async def _modify_job(self, record: OrderRecord, cmd: ModifyOrder) -> None:
+        try:
+            await record.settled.wait()
+            if record.status not in _MODIFIABLE:
+                # Done (a fill won the race), unresolved, or being canceled: say so.
+                self._reply(cmd, record)
+                return
+            request = record.request
+            params = {
+                "symbol": self.symbol.value,
+                "origClientOrderId": record.client_order_id.value,
+                "side": request.side.value,
+                "quantity": fmt(cmd.quantity),
+                "price": fmt(cmd.price),
+            }
+            intent_id = await self._journal_intent(record, IntentKind.MODIFY, params)
+            outcome = await self._requester.request(
+                endpoint("modify_order"),
+                params,
+                strategy=record.strategy,
+                lane=Lane.ORDER,
+                deadline=cmd.deadline,
+                idempotent=False,
+            )
+            if isinstance(outcome, RestSucceeded) and self._apply(record, outcome.payload):
+                self._note(record, intent_id=intent_id)
+                self._reply(cmd, record)
+                return
+            await self._look_up(record, lane=Lane.ORDER)
+            self._note(record, intent_id=intent_id)
+            applied = record.request.quantity == cmd.quantity and record.request.price == cmd.price
+            if applied or record.status.is_terminal:
+                self._reply(cmd, record)
+                return
+            error = outcome.error if isinstance(outcome, RestFailed) else None
+            if error is None or (
+                isinstance(outcome, RestFailed) and outcome.outcome is Outcome.UNKNOWN
+            ):
+                error = OutcomeUnknown(
+                    client_order_id=record.client_order_id.value,
+                    cause="the modification's outcome is unknown; the order shows its old terms",
+                )
+            cmd.reply_to.send(OrderFailed(error=error, order=record.snapshot()))
+        except JournalError as exc:
+            cmd.reply_to.send(OrderFailed(error=exc, order=record.snapshot()))
+        except BaseException:
+            self._answer_interrupted(cmd, record)
+            raise
+        finally:
+            record.busy -= 1
+            self._in_flight -= 1
 
-        If the job had already answered, its reply slot ignores this one.
+    async def _place_batch_job(self, cmd: PlaceBatch) -> None:
+        answers: list[OrderReply | None] = [None] * len(cmd.requests)
+        registered: list[tuple[int, OrderRecord]] = []
+        claimed: list[ClientOrderId] = []
+        try:
+            to_send: list[OrderRecord] = []
+            for index, request in enumerate(cmd.requests):
+                refusal = self._claim(request)
+                if refusal is not None:
+                    answers[index] = refusal
+                    continue
+                if request.client_order_id is not None:
+                    claimed.append(request.client_order_id)
+                record = await self._register(cmd.strategy, request)
+                registered.append((index, record))
+                if await self._write_intent(record):
+                    to_send.append(record)
+            async with trio.open_nursery() as nursery:
+                for chunk in chunks(to_send, MAX_BATCH_PLACE):
+                    nursery.start_soon(self._send_batch, chunk, cmd)
+            for index, record in registered:
+                answers[index] = self._answer(record)
+            cmd.reply_to.send(BatchDone(results=tuple(a for a in answers if a is not None)))
+        except BaseException:
+            interrupted = OrderFailed(
+                error=OutcomeUnknown(
+                    client_order_id="", cause="the engine stopped before this batch finished"
+                )
+            )
+            cmd.reply_to.send(BatchDone(results=tuple(a or interrupted for a in answers)))
+            raise
+        finally:
+            for _, record in registered:
+                record.settled.set()
+                record.busy -= 1
+            self._in_flight -= len(cmd.requests)
+            self._claimed.difference_update(claimed)  # those never registered
+            self._sync_live()
+
+    async def _send_batch(self, records: Sequence[OrderRecord], cmd: PlaceBatch) -> None:
+        endpoint_ = endpoint("batch_orders")
+        outcome = await self._requester.request(
+            endpoint_,
+            batch_place_params([r.request for r in records]),
+            strategy=cmd.strategy,
+            lane=Lane.ORDER,
+            deadline=cmd.deadline,
+            retry=self._config.placement_retry,
+            idempotent=False,
+        )
+        now = trio.current_time()
+        per_item: list[RestOutcome] = [outcome] * len(records)
+        if isinstance(outcome, RestSucceeded):
+            try:
+                items = batch_items(outcome.payload, len(records), path=endpoint_.path)
+            except ValueError:
+                unknown = RestFailed(
+                    request_id=outcome.request_id,
+                    outcome=Outcome.UNKNOWN,
+                    error=OutcomeUnknown(client_order_id="", cause="batch answer did not parse"),
+                    elapsed_s=outcome.elapsed_s,
+                )
+                per_item = [unknown] * len(records)
+            else:
+                per_item = [
+                    RestFailed(
+                        request_id=outcome.request_id,
+                        outcome=classify(item),
+                        error=item,
+                        elapsed_s=outcome.elapsed_s,
+                    )
+                    if isinstance(item, ExchangeError)
+                    else attrs.evolve(outcome, payload=item)
+                    for item in items
+                ]
+        async with trio.open_nursery() as nursery:
+            for record, item_outcome in zip(records, per_item, strict=True):
+                record.sent_at = now
+                nursery.start_soon(self._settle_and_note, record, item_outcome)
+
+    async def _settle_and_note(self, record: OrderRecord, outcome: RestOutcome) -> None:
+        await self._settle_placement(record, outcome)
+        self._note(record)
+
+    async def _cancel_batch_job(self, cmd: CancelBatch) -> None:
+        answers: list[OrderReply | None] = [None] * len(cmd.client_order_ids)
+        mine: list[tuple[int, OrderRecord]] = []
+        try:
+            for index, cid in enumerate(cmd.client_order_ids):
+                record = self._find(cmd.strategy, cid)
+                if record is None:
+                    answers[index] = OrderFailed(error=NotFound(what=f"order {cid}"))
+                    continue
+                record.busy += 1
+                mine.append((index, record))
+            for _, record in mine:
+                await record.settled.wait()
+            live = [(i, r) for i, r in mine if self._cancellable(r)]
+            async with trio.open_nursery() as nursery:
+                for chunk in chunks(live, MAX_BATCH_CANCEL):
+                    nursery.start_soon(self._send_cancel_batch, [r for _, r in chunk], cmd)
+            for index, record in mine:
+                answers[index] = self._answer(record)
+            cmd.reply_to.send(BatchDone(results=tuple(a for a in answers if a is not None)))
+        except BaseException:
+            interrupted = OrderFailed(
+                error=OutcomeUnknown(
+                    client_order_id="", cause="the engine stopped before this batch finished"
+                )
+            )
+            cmd.reply_to.send(BatchDone(results=tuple(a or interrupted for a in answers)))
+            raise
+        finally:
+            for _, record in mine:
+                record.busy -= 1
+            self._in_flight -= 1
+
+    async def _send_cancel_batch(self, records: Sequence[OrderRecord], cmd: CancelBatch) -> None:
+        plain = [r for r in records if not r.is_algo]
+        algos = [r for r in records if r.is_algo]
+        async with trio.open_nursery() as nursery:
+            for record in algos:  # the Algo Service has no batch cancel
+                nursery.start_soon(self._cancel_one, record, cmd.deadline)
+            if not plain:
+                return
+            for record in plain:
+                record.step(FsmEvent.CANCEL_REQUEST)
+            endpoint_ = endpoint("cancel_batch_orders")
+            outcome = await self._requester.request(
+                endpoint_,
+                batch_cancel_params(self.symbol.value, [r.client_order_id for r in plain]),
+                strategy=cmd.strategy,
+                lane=Lane.PRIORITY,
+                deadline=cmd.deadline,
+                idempotent=True,
+            )
+            per_item: list[RestOutcome | ExchangeError] = [outcome] * len(plain)
+            if isinstance(outcome, RestSucceeded):
+                try:
+                    items = batch_items(outcome.payload, len(plain), path=endpoint_.path)
+                except ValueError:
+                    pass  # every item is looked up
+                else:
+                    per_item = [
+                        item
+                        if isinstance(item, ExchangeError)
+                        else attrs.evolve(outcome, payload=item)
+                        for item in items
+                    ]
+            for record, item_outcome in zip(plain, per_item, strict=True):
+                nursery.start_soon(self._finish_cancel, record, item_outcome)
+
+    async def _cancel_one(self, record: OrderRecord, deadline: float) -> None:
+        record.step(FsmEvent.CANCEL_REQUEST)
+        outcome = await self._requester.request(
+            endpoint("cancel_algo_order" if record.is_algo else "cancel_order"),
+            self._id_params(record),
+            strategy=record.strategy,
+            lane=Lane.PRIORITY,
+            deadline=deadline,
+            idempotent=True,
+        )
+        await self._finish_cancel(record, outcome)
+
+    def _answer_interrupted(
+        self,
+        cmd: PlaceOrder | CancelOrder | QueryOrder | ModifyOrder,
+        record: OrderRecord | None,
+    ) -> None:
+        """Answer a job cut short (a crash, or shutdown past ``drain_s``): I2, one each.
+
+        If the job had already answered, its reply slot ignores this one. A
+        placement stopped before it had an id was never sent.
         """
+        if record is None:
+            cmd.reply_to.send(OrderFailed(error=EngineClosed()))
+            return
         cmd.reply_to.send(
             OrderFailed(
                 error=OutcomeUnknown(
@@ -474,6 +917,19 @@ class SymbolOrderActor:
         )
 
     async def _cancel_all_job(self, cmd: CancelAllOrders) -> None:
+        try:
+            await self._cancel_all(cmd)
+        except BaseException:
+            cmd.reply_to.send(
+                OrderFailed(
+                    error=OutcomeUnknown(
+                        client_order_id="", cause="the engine stopped before cancel-all finished"
+                    )
+                )
+            )
+            raise
+
+    async def _cancel_all(self, cmd: CancelAllOrders) -> None:
         mine = [r for r in self._orders.values() if r.status in _OPEN and not r.is_algo]
         others = [r for r in mine if r.strategy != cmd.strategy]
         if not others:
@@ -578,15 +1034,16 @@ class SymbolOrderActor:
 
     def statistics(self) -> SymbolStatistics:
         """Order counts by status."""
-        by_status: dict[str, int] = defaultdict(int)
+        by_status: dict[str, int] = {}
         for record in self._orders.values():
-            by_status[record.status.value] += 1
+            by_status[record.status.value] = by_status.get(record.status.value, 0) + 1
         return SymbolStatistics(
             symbol=self.symbol.value,
             orders=len(self._orders),
             open_orders=sum(1 for r in self._orders.values() if r.status in _OPEN),
             in_flight=self._in_flight,
-            by_status=dict(by_status),
+            by_status=by_status,
+            restarts=self.restarts,
         )
 
 
@@ -597,8 +1054,8 @@ class _Discard:
         """Drop the answer."""
 
 
-def _is_code(outcome: RestFailed, code: int) -> bool:
-    return isinstance(outcome.error, ExchangeError) and outcome.error.code == code
+def _is_code(error: EngineError | None, code: int) -> bool:
+    return isinstance(error, ExchangeError) and error.code == code
 
 
 def _error_of(record: OrderRecord) -> EngineError:

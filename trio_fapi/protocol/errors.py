@@ -18,6 +18,7 @@
     │   ├── RateLimited(retry_after)         429: not executed
     │   ├── IpBanned(retry_after)            418: not executed, the IP is banned
     │   ├── ExchangeRejected                 4xx with a Binance code: not executed
+    │   │   └── TradingHalted                the key was refused; nothing is sent until resumed
     │   └── ExchangeUnavailable              5xx: may or may not have executed
     ├── TransportFailed
     │   ├── ConnectionFailed                 never reached the exchange
@@ -57,6 +58,7 @@ __all__ = [
     "OutcomeUnknown",
     "Overloaded",
     "RateLimited",
+    "TradingHalted",
     "Refused",
     "RequestTimedOut",
     "TransportFailed",
@@ -206,6 +208,19 @@ class IpBanned(ExchangeError):
 @attrs.define(auto_exc=True, eq=False)
 class ExchangeRejected(ExchangeError):
     """A definitive refusal with a Binance code: the request was not executed."""
+
+
+@attrs.define(auto_exc=True, eq=False)
+class TradingHalted(ExchangeRejected):
+    """The exchange refused the API key (-2015 / -2014 / -1022): keyed calls stop.
+
+    Carries the refusal that halted trading. Sending more requests with a key
+    the exchange refuses cannot succeed and, repeated, gets the IP banned; the
+    halt lasts until ``Executor.resume_trading()`` (faults.md row 30).
+    """
+
+    def __str__(self) -> str:
+        return f"trading halted, nothing was sent: the API key was refused ({super().__str__()})"
 
 
 @attrs.define(auto_exc=True, eq=False)

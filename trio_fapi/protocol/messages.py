@@ -24,12 +24,16 @@ from .wire import Outcome
 
 __all__ = [
     "AcquireWeight",
+    "BatchDone",
+    "CancelBatch",
     "CancelAllDone",
     "CancelAllOrders",
     "CancelOrder",
     "CancelRejected",
     "Lane",
     "LimiterCommand",
+    "ModifyOrder",
+    "OrderAmended",
     "OrderAccepted",
     "OrderCanceled",
     "OrderCommand",
@@ -43,6 +47,7 @@ __all__ = [
     "OrderSubmitted",
     "OrderSucceeded",
     "OrderUnknown",
+    "PlaceBatch",
     "PlaceOrder",
     "ResetLimiter",
     "QueryOrder",
@@ -345,7 +350,61 @@ class CancelAllOrders:
     reply_to: ReplyTo[CancelAllDone | OrderFailed] = attrs.field(eq=False, repr=False)
 
 
-OrderCommand = PlaceOrder | CancelOrder | QueryOrder | CancelAllOrders
+@final
+@attrs.frozen(kw_only=True)
+class ModifyOrder:
+    """Change the price and quantity of one of the strategy's open LIMIT orders.
+
+    ``PUT /fapi/v1/order``: the order keeps its ids and its fills; the new
+    quantity is the total (executed included), and the order loses its place
+    in the queue.
+    """
+
+    strategy: str
+    client_order_id: ClientOrderId
+    quantity: Decimal
+    price: Decimal
+    deadline: float
+    reply_to: ReplyTo[OrderReply] = attrs.field(eq=False, repr=False)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class BatchDone:
+    """One answer per item of a batch, in the items' order."""
+
+    results: tuple[OrderReply, ...]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PlaceBatch:
+    """Place several orders of one symbol in ``POST /fapi/v1/batchOrders`` calls (5 each).
+
+    Every item gets its own answer: the exchange accepts or refuses items one by
+    one, and an ambiguous call leaves each of its items UNKNOWN until resolved.
+    """
+
+    strategy: str
+    requests: tuple[OrderRequest, ...]
+    deadline: float
+    reply_to: ReplyTo[BatchDone] = attrs.field(eq=False, repr=False)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CancelBatch:
+    """Cancel several of the strategy's orders of one symbol (10 per call)."""
+
+    strategy: str
+    client_order_ids: tuple[ClientOrderId, ...]
+    deadline: float
+    reply_to: ReplyTo[BatchDone] = attrs.field(eq=False, repr=False)
+
+
+OrderCommand = (
+    PlaceOrder | CancelOrder | QueryOrder | CancelAllOrders | ModifyOrder | PlaceBatch | CancelBatch
+)
 
 
 @final
@@ -380,6 +439,14 @@ class OrderFilled:
     order: OrderSnapshot
     last_qty: Decimal
     last_price: Decimal
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrderAmended:
+    """The exchange applied a modification: ``order`` carries the new price and quantity."""
+
+    order: OrderSnapshot
 
 
 @final
@@ -421,6 +488,7 @@ OrderEvent = (
     | OrderAccepted
     | OrderRejected
     | OrderFilled
+    | OrderAmended
     | OrderCanceled
     | OrderExpired
     | CancelRejected

@@ -9,6 +9,7 @@ exchangeInfo live in :meth:`SymbolRules.validate`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TypeVar, final
 
@@ -283,6 +284,41 @@ class OrderRequest:
         if not self.is_algo:
             params["newOrderRespType"] = self.response_type.value
         return params
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> OrderRequest:
+        """Rebuild a request from :meth:`to_params` output (the intent journal's copy).
+
+        A restarted engine reads its journaled intents back with this, so the
+        order it reconciles carries the request that was sent.
+
+        Raises:
+            InvalidOrder: The parameters do not describe a valid request.
+        """
+
+        def flag(key: str) -> bool:
+            return params.get(key) == "true"
+
+        gtd = params.get("goodTillDate")
+        return cls(
+            symbol=params.get("symbol"),
+            side=params.get("side"),
+            order_type=params.get("type"),
+            quantity=params.get("quantity"),
+            price=params.get("price"),
+            time_in_force=params.get("timeInForce"),
+            reduce_only=flag("reduceOnly"),
+            close_position=flag("closePosition"),
+            position_side=params.get("positionSide", PositionSide.BOTH.value),
+            trigger_price=params.get("triggerPrice"),
+            working_type=params.get("workingType", WorkingType.CONTRACT_PRICE.value),
+            price_protect=flag("priceProtect"),
+            callback_rate=params.get("callbackRate"),
+            activation_price=params.get("activatePrice"),
+            good_till_date=int(gtd) if gtd is not None and gtd.isdigit() else None,
+            client_order_id=params.get("clientAlgoId") or params.get("newClientOrderId"),
+            response_type=params.get("newOrderRespType", ResponseType.RESULT.value),
+        )
 
 
 def _check_combination(req: OrderRequest) -> None:
