@@ -122,6 +122,18 @@ class ExecutorConfig:
             before a PERCENT_PRICE check.
         max_actor_restarts: Crashes of one symbol actor that are survived
             (the actor is restarted from its records) before the executor stops.
+        user_stream: Run the user-data stream (needs credentials): fills and
+            exchange-side changes arrive as they happen, polling slows down to
+            ``stream_poll_interval_s`` while it is up.
+        stream_url: The stream host (``wss://fstream.binance.com``); derived from
+            ``base_url`` for production and loopback simulators.
+        stream_poll_interval_s: Order polling while the stream is up and
+            reconciled (``poll_interval_s`` applies while it is down).
+        listen_key_keepalive_s: Between listen-key keep-alives (the key lives
+            60 minutes; at most half of that).
+        stream_ping_interval_s: Quiet time after which the engine pings the
+            stream to detect a half-open socket.
+        stream_pong_timeout_s: A ping without a pong this long means reconnect.
         retry: Back-off for requests that are safe to retry.
         seed: Seeds retry jitter, for reproducible runs.
         proxy: An explicit HTTP(S) proxy URL.
@@ -169,6 +181,14 @@ class ExecutorConfig:
     exchange_info_refresh_s: float = attrs.field(default=3600.0, validator=attrs.validators.gt(0))
     mark_price_max_age_s: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
     max_actor_restarts: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    user_stream: bool = True
+    stream_url: str | None = None
+    stream_poll_interval_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+    listen_key_keepalive_s: float = attrs.field(
+        default=1800.0, validator=[attrs.validators.gt(0), attrs.validators.le(1800)]
+    )
+    stream_ping_interval_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+    stream_pong_timeout_s: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     seed: int | None = None
     proxy: str | None = attrs.field(default=None, repr=lambda url: repr(redact_url(url)))

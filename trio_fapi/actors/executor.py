@@ -51,10 +51,10 @@ from trio_fapi.protocol.messages import (
     CancelAllOrders,
     CancelBatch,
     CancelOrder,
+    ExecutorEvent,
     Lane,
     ModifyOrder,
     OrderCommand,
-    OrderEvent,
     OrderFailed,
     OrderReply,
     OrderSnapshot,
@@ -65,7 +65,10 @@ from trio_fapi.protocol.messages import (
 )
 from trio_fapi.protocol.numbers import to_decimal
 from trio_fapi.protocol.orders import OrderRequest
+from trio_fapi.protocol.stream_schedule import ListenKeyPolicy, StalenessWatchdog
+from trio_fapi.protocol.stream_transport import StreamConnector
 from trio_fapi.protocol.trades import AccountTrade
+from trio_fapi.protocol.user_events import AlgoUpdate, OrderTradeUpdate
 from trio_fapi.protocol.wire import (
     AccountInfo,
     Balance,
@@ -89,7 +92,9 @@ from .order_record import OrderRecord
 from .reply import OneShot
 from .requester import Requester
 from .rest_pool import RestPoolStatistics, RestWorkerPool
-from .symbol_actor import OrderActorConfig, SymbolOrderActor, SymbolStatistics
+from .symbol_actor import OrderActorConfig, Resync, SymbolOrderActor, SymbolStatistics
+from .user_stream import StreamStatistics, UserStream, stream_url_for
+from .websocket import WebSocketConnector
 
 __all__ = ["Executor", "ExecutorStatistics", "HealthStatus", "StrategyHandle", "open_executor"]
 
@@ -126,6 +131,7 @@ class ExecutorStatistics:
     deadman: DeadManStatistics | None
     events_dropped: int
     halted: str | None = None
+    stream: StreamStatistics | None = None
 
 
 class _SharedTransport(httpx.AsyncBaseTransport):
@@ -159,6 +165,7 @@ class Executor:
         nursery: trio.Nursery,
         transport: httpx.AsyncBaseTransport | None,
         journal: Journal | None = None,
+        stream_connector: StreamConnector | None = None,
     ) -> None:
         self.config = config
         self._nursery = nursery
@@ -227,9 +234,76 @@ class Executor:
             request_timeout_s=config.request_timeout_s,
             max_in_flight=config.max_in_flight_per_symbol,
             poll_interval_s=config.poll_interval_s,
+            stream_poll_interval_s=config.stream_poll_interval_s,
             query_lag_s=config.query_lag_s,
             unknown_resolution_s=config.unknown_resolution_s,
         )
+        self._stream = self._new_stream(transport, stream_connector)
+        self._stream_scope = trio.CancelScope()
+
+    def _new_stream(
+        self,
+        transport: httpx.AsyncBaseTransport | None,
+        connector: StreamConnector | None,
+    ) -> UserStream | None:
+        """The stream actor, when it can run: keys, a URL, and a way to connect."""
+        config = self.config
+        url = config.stream_url or stream_url_for(config.base_url)
+        if not config.user_stream or config.credentials is None or url is None:
+            return None
+        if connector is None:
+            if transport is not None:
+                return None  # an in-process transport and no stream connector: REST only
+            connector = WebSocketConnector()
+
+        async def call(name: str, params: Mapping[str, str]) -> object:
+            return await self._request(name, params, lane=Lane.PRIORITY)
+
+        return UserStream(
+            call=call,
+            connector=connector,
+            stream_url=url,
+            route=self._route,
+            resync=self._resync_all,
+            publish=self._bus.publish,
+            set_connected=self._set_stream_up,
+            rng=random.Random(self._rng.random()),
+            policy=ListenKeyPolicy(keepalive_interval_s=config.listen_key_keepalive_s),
+            watchdog=StalenessWatchdog(
+                ping_interval_s=config.stream_ping_interval_s,
+                pong_timeout_s=config.stream_pong_timeout_s,
+            ),
+        )
+
+    async def _route(self, event: OrderTradeUpdate | AlgoUpdate) -> bool:
+        """Hand an order event to its symbol's actor (blocking when it is behind)."""
+        actor = self._actors.get(event.order.symbol)
+        if actor is None:
+            return False  # no order of ours on that symbol: external
+        try:
+            await actor.stream_sender().send(event)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    async def _resync_all(self) -> int:
+        """Reconcile every symbol actor's orders; the fills that turned up."""
+        found = 0
+
+        async def one(actor: SymbolOrderActor) -> None:
+            nonlocal found
+            slot: OneShot[int] = OneShot()
+            await actor.stream_sender().send(Resync(reply_to=slot))
+            found += await slot.wait()
+
+        async with trio.open_nursery() as nursery:
+            for actor in list(self._actors.values()):
+                nursery.start_soon(one, actor)
+        return found
+
+    def _set_stream_up(self, up: bool) -> None:
+        for actor in self._actors.values():
+            actor.stream_up = up
 
     def _server_ms(self) -> int:
         return self._clock_sync.now_ms()
@@ -275,6 +349,17 @@ class Executor:
                 self._dual_side = payload.get("dualSidePosition") is True
         if self._journal is not None:
             await self._recover_intents(await self._journal.non_terminal())
+        if self._stream is not None:
+            await self._nursery.start(self._run_stream)
+            with trio.move_on_after(self.config.request_timeout_s):
+                await self._stream.wait_resynced()  # else: polling until it is up
+
+    async def _run_stream(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        assert self._stream is not None
+        with self._stream_scope:
+            await self._stream.run(task_status=task_status)
 
     async def _recover_intents(self, intents: Iterable[JournaledIntent]) -> None:
         """Reconcile every unsettled journaled placement before strategies run (row 49).
@@ -336,6 +421,7 @@ class Executor:
 
     async def _drain(self) -> None:
         self._closed = True
+        self._stream_scope.cancel()  # its clean-up closes the listen key
         for actor in self._actors.values():
             await actor.sender().aclose()
         for done in self._actors_done:
@@ -426,6 +512,7 @@ class Executor:
                     journal=self._journal,
                     on_live=self._deadman.set_live if self._deadman is not None else None,
                 )
+                actor.stream_up = self._stream is not None and self._stream.connected
                 for record in adopt:
                     actor.adopt(record)
                 done = trio.Event()
@@ -937,8 +1024,13 @@ class Executor:
     @asynccontextmanager
     async def subscribe(
         self, buffer: int = 1024
-    ) -> AsyncIterator[trio.MemoryReceiveChannel[OrderEvent]]:
-        """Receive order events on a bounded channel for the duration of the block."""
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[ExecutorEvent]]:
+        """Receive events on a bounded channel for the duration of the block.
+
+        Order events, stream events (:class:`StreamGap`, :class:`StreamResynced`,
+        account changes) and, when this subscriber fell behind,
+        :class:`EventsDropped` with the count it missed.
+        """
         async with self._bus.subscribe(buffer) as channel:
             yield channel
 
@@ -953,6 +1045,7 @@ class Executor:
             deadman=self._deadman.statistics() if self._deadman is not None else None,
             events_dropped=self._bus.dropped,
             halted=str(self._halt.error) if self._halt.error is not None else None,
+            stream=self._stream.statistics() if self._stream is not None else None,
         )
 
 
@@ -1015,7 +1108,10 @@ class StrategyHandle:
 
 @asynccontextmanager
 async def open_executor(
-    config: ExecutorConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    config: ExecutorConfig,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    stream_connector: StreamConnector | None = None,
 ) -> AsyncIterator[Executor]:
     """Start the engine; stop it cleanly on exit.
 
@@ -1023,6 +1119,9 @@ async def open_executor(
         config: Where and how to trade.
         transport: An httpx transport to use instead of the network, e.g. the
             in-process simulated exchange's (``open_sim().transport``).
+        stream_connector: Opens user-data stream connections instead of
+            trio-websocket, e.g. ``open_sim().stream_connector``. With a
+            ``transport`` and no connector the stream is off (REST polling only).
 
     Raises:
         EngineError: Start-up failed (the exchange is unreachable, bad keys).
@@ -1036,7 +1135,7 @@ async def open_executor(
                     open_journal(config.journal_path, synchronous=config.journal_synchronous)
                 )
             async with trio.open_nursery() as nursery:
-                executor = Executor(config, nursery, transport, journal)
+                executor = Executor(config, nursery, transport, journal, stream_connector)
                 try:
                     await executor._start()
                     yield executor

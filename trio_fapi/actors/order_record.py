@@ -9,7 +9,7 @@ import trio
 
 from trio_fapi.protocol import order_fsm
 from trio_fapi.protocol.algo import AlgoOrder
-from trio_fapi.protocol.enums import OrderStatus
+from trio_fapi.protocol.enums import OrderStatus, OrderType
 from trio_fapi.protocol.errors import EngineError
 from trio_fapi.protocol.ids import ClientOrderId, VenueOrderId
 from trio_fapi.protocol.messages import (
@@ -24,6 +24,8 @@ from trio_fapi.protocol.messages import (
 )
 from trio_fapi.protocol.order_fsm import OrderEvent as FsmEvent
 from trio_fapi.protocol.orders import OrderRequest
+from trio_fapi.protocol.trades import AccountTrade
+from trio_fapi.protocol.user_events import StreamOrder
 from trio_fapi.protocol.wire import VenueOrder
 
 __all__ = ["OrderRecord", "STATUS_EVENTS"]
@@ -64,6 +66,9 @@ class OrderRecord:
     intent_id: int | None = None
     #: Whether the journal has been told the order is terminal.
     journaled_terminal: bool = False
+    #: Trades seen (stream or userTrades): trade id -> quantity; dedups fills (row 38).
+    trades: dict[int, Decimal] = attrs.field(factory=dict)
+    commission: Decimal = _ZERO
 
     @property
     def is_algo(self) -> bool:
@@ -140,22 +145,80 @@ class OrderRecord:
             events.extend(self.status_events())
         return events
 
-    def _amend(self, report: VenueOrder) -> bool:
-        """Adopt a modification the exchange applied (a newer report, other price or qty)."""
-        request = self.request
-        if request.order_type is not report.order_type or request.quantity is None:
-            return False
-        if report.orig_qty <= 0 or (
-            report.orig_qty == request.quantity and report.price == request.price
-        ):
-            return False
-        if request.price is not None and report.price <= 0:
-            return False
-        self.request = attrs.evolve(
-            request,
-            quantity=report.orig_qty,
-            price=report.price if request.price is not None else None,
+    def apply_stream(self, order: StreamOrder) -> list[OrderEvent]:
+        """Fold an ``ORDER_TRADE_UPDATE`` in, exactly like a REST report.
+
+        Fills are counted by cumulative quantity (``z``), so a duplicate,
+        late or reordered event changes nothing it should not (rows 37, 38);
+        the trade id is remembered so a fill recovered later by ``userTrades``
+        is not counted again.
+        """
+        if order.trade_id and order.last_filled_qty > 0:
+            self._note_trade(order.trade_id, order.last_filled_qty, order.commission)
+        return self.apply_report(
+            VenueOrder(
+                symbol=order.symbol,
+                order_id=order.order_id,
+                client_order_id=order.client_order_id,
+                status=order.status,
+                side=order.side,
+                order_type=order.order_type,
+                time_in_force=order.time_in_force,
+                price=order.price,
+                orig_qty=order.orig_qty,
+                executed_qty=order.cumulative_filled_qty,
+                avg_price=order.avg_price,
+                cum_quote=order.cum_quote,
+                reduce_only=order.reduce_only,
+                position_side=order.position_side,
+                update_time=order.trade_time,
+            )
         )
+
+    def apply_trade(self, trade: AccountTrade) -> list[OrderEvent]:
+        """Fold in one of the order's trades (``userTrades``, after a stream gap).
+
+        A trade id already seen is ignored. Trades are facts: when the ones
+        seen add up to more than the executed quantity known, the difference is
+        a fill the stream lost (row 39), applied once.
+        """
+        if trade.trade_id in self.trades or trade.qty <= 0:
+            return []
+        self._note_trade(trade.trade_id, trade.qty, trade.commission)
+        total = sum(self.trades.values(), _ZERO)
+        if total <= self.executed_qty:
+            return []
+        last_qty = total - self.executed_qty
+        self.executed_qty = total
+        self.cum_quote += last_qty * trade.price
+        self.avg_price = self.cum_quote / self.executed_qty
+        before = self.status
+        quantity = self.request.quantity
+        full = quantity is not None and self.executed_qty >= quantity
+        self.step(FsmEvent.FILL if full else FsmEvent.PARTIAL_FILL)
+        events: list[OrderEvent] = [
+            OrderFilled(order=self.snapshot(), last_qty=last_qty, last_price=trade.price)
+        ]
+        if self.status is not before:
+            events.extend(self.status_events())
+        return events
+
+    def _note_trade(self, trade_id: int, qty: Decimal, commission: Decimal | None) -> None:
+        if trade_id not in self.trades:
+            self.trades[trade_id] = qty
+            if commission is not None:
+                self.commission += commission
+
+    def _amend(self, report: VenueOrder) -> bool:
+        """Adopt a modification the exchange applied (a newer LIMIT report, new terms)."""
+        request = self.request
+        if request.order_type is not OrderType.LIMIT or report.order_type is not OrderType.LIMIT:
+            return False  # only LIMIT orders can be modified
+        if report.orig_qty <= 0 or report.price <= 0:
+            return False
+        if report.orig_qty == request.quantity and report.price == request.price:
+            return False
+        self.request = attrs.evolve(request, quantity=report.orig_qty, price=report.price)
         return True
 
     def status_events(self) -> list[OrderEvent]:

@@ -63,6 +63,7 @@ from trio_fapi.protocol.messages import (
     OrderCommand,
     OrderEvent,
     OrderFailed,
+    OrderFilled,
     OrderReply,
     OrderSubmitted,
     OrderSucceeded,
@@ -77,15 +78,25 @@ from trio_fapi.protocol.messages import (
 from trio_fapi.protocol.numbers import fmt
 from trio_fapi.protocol.order_fsm import OrderEvent as FsmEvent
 from trio_fapi.protocol.orders import OrderRequest
+from trio_fapi.protocol.trades import AccountTrade
+from trio_fapi.protocol.user_events import AlgoUpdate, OrderTradeUpdate
 from trio_fapi.protocol.wire import MalformedResponse, Outcome, VenueOrder, classify
 
 from .journal import Journal
 from .order_ids import IdAllocator
 from .order_record import OrderRecord
+from .reply import OneShot
 from .requester import Requester
 from .retry import RetryPolicy
 
-__all__ = ["ORDER_INBOX_SIZE", "OrderActorConfig", "SymbolOrderActor", "SymbolStatistics"]
+__all__ = [
+    "ORDER_INBOX_SIZE",
+    "STREAM_INBOX_SIZE",
+    "OrderActorConfig",
+    "Resync",
+    "SymbolOrderActor",
+    "SymbolStatistics",
+]
 
 log = logging.getLogger("trio_fapi.orders")
 
@@ -98,7 +109,22 @@ _OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANC
 _UNSETTLED = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED)
 _MODIFIABLE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
+#: Stream events waiting for the actor; the stream reader blocks beyond it.
+STREAM_INBOX_SIZE = 1024
+#: How far before the last applied trade ``userTrades`` is read again after a gap.
+TRADE_OVERLAP_MS = 60_000
+
+
+@attrs.frozen(kw_only=True)
+class Resync:
+    """Reconcile every order by REST (after a stream gap); reply with the fills found."""
+
+    reply_to: OneShot[int] = attrs.field(eq=False, repr=False)
+
+
+StreamItem = OrderTradeUpdate | AlgoUpdate | Resync
 _Inbox = tuple[trio.MemorySendChannel[OrderCommand], trio.MemoryReceiveChannel[OrderCommand]]
+_StreamInbox = tuple[trio.MemorySendChannel[StreamItem], trio.MemoryReceiveChannel[StreamItem]]
 
 
 @attrs.frozen(kw_only=True)
@@ -110,6 +136,8 @@ class OrderActorConfig:
     request_timeout_s: float = 10.0
     max_in_flight: int = 256
     poll_interval_s: float = 1.0
+    #: Polling while the user-data stream is up and reconciled (a safety net).
+    stream_poll_interval_s: float = 30.0
     query_lag_s: float = 3.0
     unknown_resolution_s: float = 30.0
     #: Placements are retried only while provably unsent or refused transiently.
@@ -126,6 +154,8 @@ class SymbolStatistics:
     in_flight: int
     by_status: dict[str, int]
     restarts: int = 0
+    stream_events: int = 0
+    external_events: int = 0
 
 
 class SymbolOrderActor:
@@ -143,6 +173,7 @@ class SymbolOrderActor:
         journal: Journal | None = None,
         on_live: Callable[[Symbol, bool], None] | None = None,
         inbox: _Inbox | None = None,
+        stream_inbox: _StreamInbox | None = None,
     ) -> None:
         self.symbol = symbol
         self._rules = rules
@@ -152,6 +183,14 @@ class SymbolOrderActor:
         self._ids = ids or IdAllocator(session=config.session, symbol=symbol, journal=None)
         self._journal = journal
         self._send, self._inbox = inbox or trio.open_memory_channel[OrderCommand](ORDER_INBOX_SIZE)
+        self._stream_send, self._stream_inbox = stream_inbox or trio.open_memory_channel[
+            StreamItem
+        ](STREAM_INBOX_SIZE)
+        self.stream_up = False
+        self._last_trade_ms = 0
+        self._fills = 0
+        self._stream_events = 0
+        self._external_events = 0
         self._orders: dict[ClientOrderId, OrderRecord] = {}
         self._claimed: set[ClientOrderId] = set()
         self._in_flight = 0
@@ -181,7 +220,10 @@ class SymbolOrderActor:
             journal=self._journal,
             on_live=self._on_live,
             inbox=(self._send, self._inbox),
+            stream_inbox=(self._stream_send, self._stream_inbox),
         )
+        new.stream_up = self.stream_up
+        new._last_trade_ms = self._last_trade_ms
         new._orders = self._orders
         new._maybe_live = self._maybe_live
         new._live = self._live
@@ -203,6 +245,10 @@ class SymbolOrderActor:
         """The actor's inbox (one handle; the executor owns it)."""
         return self._send
 
+    def stream_sender(self) -> trio.MemorySendChannel[StreamItem]:
+        """Where the stream actor delivers this symbol's order events."""
+        return self._stream_send
+
     def order(self, client_order_id: ClientOrderId) -> OrderRecord | None:
         """The record for an id (read-only use by the owning executor)."""
         return self._orders.get(client_order_id)
@@ -219,8 +265,9 @@ class SymbolOrderActor:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                poller = trio.CancelScope()
+                poller, streamer = trio.CancelScope(), trio.CancelScope()
                 nursery.start_soon(self._poll_loop, poller)
+                nursery.start_soon(self._stream_loop, streamer)
                 recover, self._recover = self._recover, []
                 for record in recover:
                     record.busy += 1
@@ -230,6 +277,7 @@ class SymbolOrderActor:
                     self._dispatch(cmd, nursery)
                 self._inbox.close()
                 poller.cancel()
+                streamer.cancel()
         finally:
             self._nursery = None
             await self._requester.aclose()
@@ -337,6 +385,8 @@ class SymbolOrderActor:
     def _emit(self, events: list[OrderEvent]) -> None:
         for event in events:
             self._publish(event)
+            if isinstance(event, OrderFilled):
+                self._fills += 1
             if event.order.status.is_terminal:
                 record = self._orders.get(event.order.client_order_id)
                 if record is not None:
@@ -993,9 +1043,111 @@ class SymbolOrderActor:
     async def _poll_loop(self, scope: trio.CancelScope) -> None:
         with scope:
             while True:
-                await trio.sleep(self._config.poll_interval_s)
+                await trio.sleep(
+                    self._config.stream_poll_interval_s
+                    if self.stream_up
+                    else self._config.poll_interval_s
+                )
                 await self._reconcile(skip_busy=True)
                 self._sync_live()
+
+    # -- the user-data stream ------------------------------------------------------------
+
+    async def _stream_loop(self, scope: trio.CancelScope) -> None:
+        with scope:
+            async for item in self._stream_inbox:
+                match item:
+                    case OrderTradeUpdate():
+                        self._on_order_update(item)
+                    case AlgoUpdate():
+                        self._on_algo_update(item)
+                    case Resync():
+                        assert self._nursery is not None
+                        self._nursery.start_soon(self._resync_job, item)
+
+    def _on_order_update(self, event: OrderTradeUpdate) -> None:
+        order = event.order
+        self._stream_events += 1
+        record = self._by_client_id(order.client_order_id)
+        if record is None or record.is_algo:
+            # Another process, a person, a liquidation: never another strategy's (row 43).
+            self._external_events += 1
+            return
+        if order.trade_id:
+            self._last_trade_ms = max(self._last_trade_ms, order.trade_time)
+        self._emit(record.apply_stream(order))
+
+    def _on_algo_update(self, event: AlgoUpdate) -> None:
+        algo = event.order
+        self._stream_events += 1
+        record = self._by_client_id(algo.client_algo_id)
+        if record is None or not record.is_algo:
+            self._external_events += 1
+            return
+        report = AlgoOrder(
+            algo_id=algo.algo_id,
+            client_algo_id=algo.client_algo_id,
+            symbol=algo.symbol,
+            side=algo.side,
+            order_type=algo.order_type,
+            algo_status=algo.algo_status,
+            status=algo.status,
+            quantity=algo.quantity,
+            trigger_price=algo.trigger_price,
+            executed_qty=algo.actual_qty,
+            avg_price=algo.actual_avg_price,
+        )
+        self._emit(record.apply_report(report))
+
+    def _by_client_id(self, value: str) -> OrderRecord | None:
+        try:
+            return self._orders.get(ClientOrderId(value))
+        except EngineError:
+            return None  # not an id this engine could have made
+
+    async def _resync_job(self, cmd: Resync) -> None:
+        """Reconcile everything a stream gap may have hidden (row 39)."""
+        before = self._fills
+        try:
+            await self._reconcile()
+            await self._recover_trades()
+        finally:
+            cmd.reply_to.send(self._fills - before)
+
+    async def _recover_trades(self) -> None:
+        """Read ``userTrades`` since the last applied trade (with overlap); apply new ones once."""
+        by_venue = {
+            r.venue_order_id.value: r
+            for r in self._orders.values()
+            if r.venue_order_id is not None and not r.is_algo
+        }
+        if not by_venue:
+            return
+        since = self._last_trade_ms or min(
+            (r.update_time for r in by_venue.values() if r.update_time), default=0
+        )
+        params = {"symbol": self.symbol.value, "limit": "1000"}
+        if since:
+            params["startTime"] = str(max(0, since - TRADE_OVERLAP_MS))
+        outcome = await self._requester.request(
+            endpoint("user_trades"),
+            params,
+            strategy="_engine",
+            lane=Lane.QUERY,
+            deadline=trio.current_time() + self._config.request_timeout_s,
+        )
+        if not isinstance(outcome, RestSucceeded) or not isinstance(outcome.payload, list):
+            return
+        for row in outcome.payload:
+            try:
+                trade = AccountTrade.from_wire(row)
+            except (MalformedResponse, EngineError, ValueError):
+                continue
+            record = by_venue.get(trade.order_id)
+            if record is None:
+                continue
+            self._last_trade_ms = max(self._last_trade_ms, trade.time)
+            self._emit(record.apply_trade(trade))
 
     async def _reconcile(self, *, skip_busy: bool = False) -> None:
         """Bring local open orders in line with the exchange's view."""
@@ -1044,6 +1196,8 @@ class SymbolOrderActor:
             in_flight=self._in_flight,
             by_status=by_status,
             restarts=self.restarts,
+            stream_events=self._stream_events,
+            external_events=self._external_events,
         )
 
 

@@ -23,6 +23,7 @@ from .orders import OrderRequest
 from .wire import Outcome
 
 __all__ = [
+    "AccountChanged",
     "AcquireWeight",
     "BatchDone",
     "CancelBatch",
@@ -30,8 +31,11 @@ __all__ = [
     "CancelAllOrders",
     "CancelOrder",
     "CancelRejected",
+    "EventsDropped",
+    "ExecutorEvent",
     "Lane",
     "LimiterCommand",
+    "MarginCallReceived",
     "ModifyOrder",
     "OrderAmended",
     "OrderAccepted",
@@ -58,6 +62,9 @@ __all__ = [
     "RestSucceeded",
     "SetRateLimits",
     "SetShare",
+    "StreamEvent",
+    "StreamGap",
+    "StreamResynced",
     "ThrottleKind",
     "ThrottleObserved",
     "UsageObserved",
@@ -494,3 +501,69 @@ OrderEvent = (
     | CancelRejected
     | OrderUnknown
 )
+
+
+# -- the user-data stream, as subscribers see it ------------------------------------------
+
+
+@final
+@attrs.frozen(kw_only=True)
+class StreamGap:
+    """The user-data stream is down: events may be missed until :class:`StreamResynced`.
+
+    Order actors poll the exchange on their fallback schedule meanwhile.
+    """
+
+    reason: str
+    at: float
+
+
+@final
+@attrs.frozen(kw_only=True)
+class StreamResynced:
+    """The stream is up again and every order has been reconciled by REST since the gap.
+
+    Attributes:
+        gap_s: How long the stream was down (trio seconds).
+        recovered_fills: Fills found by the reconciliation, not by the stream.
+    """
+
+    gap_s: float
+    recovered_fills: int
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AccountChanged:
+    """An ``ACCOUNT_UPDATE``: balances and positions that changed, and why."""
+
+    reason: str
+    balances: tuple[tuple[str, Decimal], ...]
+    positions: tuple[tuple[Symbol, str, Decimal], ...]
+    event_time: int
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MarginCallReceived:
+    """A ``MARGIN_CALL``: positions close to liquidation (informational)."""
+
+    symbols: tuple[Symbol, ...]
+    event_time: int
+
+
+@final
+@attrs.frozen(kw_only=True)
+class EventsDropped:
+    """This subscriber's channel was full: ``count`` events before this one were not delivered.
+
+    Order state is never lost (``Executor.orders()`` has it); only the
+    notifications were. Read faster or subscribe with a larger buffer.
+    """
+
+    count: int
+
+
+StreamEvent = StreamGap | StreamResynced | AccountChanged | MarginCallReceived
+#: Everything a subscriber of ``Executor.subscribe`` can receive.
+ExecutorEvent = OrderEvent | StreamEvent | EventsDropped
