@@ -130,3 +130,28 @@ async def client(sim: SimHandle) -> AsyncIterator[SimClient]:
     """A client wired to :func:`sim` through its transport."""
     async with httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as http:
         yield SimClient(http, sim)
+
+
+def stream_config() -> SimConfig:
+    """A still market that ticks once a minute, so hours of virtual time pass quickly.
+
+    The market never moves on its own here, so the tick only paces timers the
+    stream tests do not use; prices still react at once to ``set_price``.
+    """
+    return attrs.evolve(still_config(), tick_s=60.0)
+
+
+@pytest.fixture
+async def stream_sim() -> AsyncIterator[SimHandle]:
+    """A running sim for user-data stream tests (see :func:`stream_config`)."""
+    async with open_sim(stream_config()) as handle:
+        yield handle
+
+
+@pytest.fixture
+async def stream_client(stream_sim: SimHandle) -> AsyncIterator[SimClient]:
+    """A client wired to :func:`stream_sim` through its transport."""
+    async with httpx.AsyncClient(
+        transport=stream_sim.transport, base_url=stream_sim.base_url
+    ) as http:
+        yield SimClient(http, stream_sim)

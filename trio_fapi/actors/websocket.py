@@ -4,21 +4,32 @@ trio-websocket answers the server's pings itself; :meth:`ping` is the
 engine's own liveness probe for a half-open socket. Every way a connection
 can end (close frame, reset, refused handshake, DNS or TLS failure) surfaces
 as :class:`~trio_fapi.protocol.stream_transport.StreamClosed` so the stream
-actor has one thing to handle. The URL carries the listen key, so it is
-never put into an exception message.
+actor has one thing to handle.
+
+The connector opens the TCP (or TLS) stream itself and hands it to
+``trio_websocket.wrap_client_stream``, so it can close the socket in every
+case: trio-websocket's own ``open_websocket_url`` leaves the socket open when
+the server closes first or refuses the handshake, one file descriptor per
+reconnect. The URL carries the listen key, a secret (faults.md row 64): it is
+never put into an exception message, and a filter removes it from
+trio-websocket's own log records.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
 
 from trio_fapi.protocol.stream_transport import StreamClosed, StreamConnection
 
-__all__ = ["WebSocketConnector"]
+__all__ = ["WebSocketConnector", "redact_stream_path"]
 
 _FAILURES = (
     trio_websocket.ConnectionClosed,
@@ -26,6 +37,24 @@ _FAILURES = (
     OSError,
     trio.BrokenResourceError,
 )
+_KEY_IN_PATH = re.compile(r"(/ws/|listenKey=)[^/?&\s'\"]+")
+
+
+def redact_stream_path(text: str) -> str:
+    """``text`` with any listen key in a stream path or query replaced by ``***``."""
+    return _KEY_IN_PATH.sub(r"\1***", text)
+
+
+class _RedactKeys(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_stream_path(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+logging.getLogger("trio-websocket").addFilter(_RedactKeys())
 
 
 class _Connection:
@@ -54,6 +83,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}"
 
 
+@asynccontextmanager
+async def _unwrapped() -> AsyncIterator[None]:
+    """Re-raise a lone exception out of the connection's nursery as itself.
+
+    The nursery (trio-websocket's reader task) is an implementation detail:
+    callers catch :class:`StreamClosed`, or their own exception, not a group.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = group.exceptions
+        while len(leaves) == 1 and isinstance(leaves[0], BaseExceptionGroup):
+            leaves = leaves[0].exceptions
+        if len(leaves) == 1:
+            leaf = leaves[0]
+            if isinstance(leaf, _FAILURES):
+                # e.g. the reader task saw the handshake refused
+                raise StreamClosed(_describe(leaf)) from None
+            raise leaf from None
+        raise
+
+
 class WebSocketConnector:
     """Opens ``ws://`` / ``wss://`` URLs with trio-websocket.
 
@@ -69,14 +120,40 @@ class WebSocketConnector:
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[StreamConnection]:
-        """Open ``url``; close it when the block exits."""
+        """Open ``url``; close it, socket included, when the block exits."""
+        parts = urlsplit(url)
+        secure = parts.scheme == "wss"
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise StreamClosed("not a ws:// or wss:// URL")
+        host = parts.hostname
+        port = parts.port or (443 if secure else 80)
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
         try:
-            async with trio_websocket.open_websocket_url(
-                url,
-                message_queue_size=self._queue,
-                connect_timeout=self._connect_timeout_s,
-                disconnect_timeout=2.0,
-            ) as ws:
-                yield _Connection(ws)
-        except _FAILURES as exc:
-            raise StreamClosed(_describe(exc)) from None
+            with trio.fail_after(self._connect_timeout_s):
+                if secure:
+                    stream = await trio.open_ssl_over_tcp_stream(
+                        host, port, ssl_context=ssl.create_default_context(), https_compatible=True
+                    )
+                else:
+                    stream = await trio.open_tcp_stream(host, port)
+        except (OSError, trio.TooSlowError) as exc:
+            raise StreamClosed(f"connect failed: {type(exc).__name__}") from None
+        try:
+            async with _unwrapped(), trio.open_nursery() as nursery:
+                try:
+                    with trio.fail_after(self._connect_timeout_s):
+                        ws = await trio_websocket.wrap_client_stream(
+                            nursery, stream, host, resource, message_queue_size=self._queue
+                        )
+                except (*_FAILURES, trio.TooSlowError) as exc:
+                    raise StreamClosed(_describe(exc)) from None
+                try:
+                    yield _Connection(ws)
+                finally:
+                    with trio.CancelScope(shield=True), trio.move_on_after(2.0):
+                        await ws.aclose()
+                    nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(stream)

@@ -7,9 +7,16 @@ httpx transport (for tests on trio's virtual clock); :func:`serve_sim` serves
 the same actor over loopback HTTP for third-party clients. Both take a
 :class:`FaultPlan` (or its one-line form, :func:`parse_fault_spec`) to drop,
 lose, delay or corrupt answers, skew the clock, lag queries and race fills.
+
+Both also serve Binance's user-data stream from the ledger's own events: in
+process through :attr:`SimHandle.stream_connector` (a
+:class:`SimStreamConnector`, on virtual time) and over loopback WebSocket,
+with stream faults (dropped, duplicated, reordered and delayed events,
+disconnects, half-open silence, listen-key expiry). See docs/sim-user-stream.md.
 """
 
 from .actor import SIM_BASE_URL as SIM_BASE_URL
+from .actor import SIM_STREAM_URL as SIM_STREAM_URL
 from .actor import SimHandle as SimHandle
 from .actor import SimTransport as SimTransport
 from .actor import open_sim as open_sim
@@ -36,6 +43,8 @@ from .records import Execution as Execution
 from .records import OrderUpdate as OrderUpdate
 from .records import SimOrder as SimOrder
 from .server import serve_sim as serve_sim
+from .stream_connector import SimStreamConnector as SimStreamConnector
+from .user_stream import UserStreamStatistics as UserStreamStatistics
 
 __all__ = [
     "AlgoOrder",
@@ -50,6 +59,7 @@ __all__ = [
     "OrderUpdate",
     "SIGNED_ROUTES",
     "SIM_BASE_URL",
+    "SIM_STREAM_URL",
     "Severed",
     "SimConfig",
     "SimError",
@@ -57,9 +67,11 @@ __all__ = [
     "SimOrder",
     "SimRequest",
     "SimResponse",
+    "SimStreamConnector",
     "SimTransport",
     "SimulatedExchange",
     "SymbolSpec",
+    "UserStreamStatistics",
     "default_config",
     "format_fault_spec",
     "open_sim",

@@ -15,6 +15,13 @@ A ticker task moves the market every ``config.tick_s`` on trio's clock, so
 under ``MockClock(autojump_threshold=0)`` prices, stops and resting fills
 advance in virtual time.
 
+The user-data stream (:class:`~trio_fapi.sim.user_stream.UserStreamHub`)
+runs beside the exchange in the same nursery: it is fed synchronously by the
+ledger, so an event exists the moment its change does, and its own task
+expires listen keys and old connections on trio's clock. Clients reach it
+through :attr:`SimHandle.stream_connector` (in-process) or over loopback
+WebSocket (:func:`~trio_fapi.sim.server.serve_sim`).
+
 Faults (a :class:`~trio_fapi.sim.faults.FaultPlan`) are applied here, around
 the exchange, by a :class:`~trio_fapi.sim.injector.FaultInjector`, so both
 front ends inject them the same way. A delayed answer waits on trio's clock in
@@ -36,16 +43,31 @@ import httpx
 import trio
 
 from trio_fapi._time import AnchoredClock
+from trio_fapi.protocol.numbers import to_decimal
 
 from .api import SimRequest, SimResponse, SimulatedExchange
 from .config import SimConfig, default_config
 from .faults import FaultPlan, InjectedFault
 from .injector import FaultInjector, Severed
+from .stream_connector import SimStreamConnector
+from .stream_routes import STREAM_ROUTES_PREFIX, stream_control
+from .user_stream import UserStreamHub, UserStreamStatistics
 
-__all__ = ["SIM_BASE_URL", "SIM_INBOX_SIZE", "SimHandle", "SimTransport", "open_sim"]
+__all__ = [
+    "SIM_BASE_URL",
+    "SIM_INBOX_SIZE",
+    "SIM_STREAM_URL",
+    "SimHandle",
+    "SimTransport",
+    "open_sim",
+]
 
 #: Where clients of the in-process simulator point (the host never resolves).
 SIM_BASE_URL = "http://sim.invalid"
+#: The user-data stream base URL of the in-process simulator: append
+#: ``/private/ws/<listenKey>`` (or ``/ws/<listenKey>``) and open it with
+#: :attr:`SimHandle.stream_connector`.
+SIM_STREAM_URL = "ws://sim.invalid"
 #: Requests that may wait for the actor before senders block.
 SIM_INBOX_SIZE = 64
 _TICK_SLACK_S = 0.001
@@ -128,6 +150,7 @@ class _SimActor:
     clock: Callable[[], int]
     inbox: trio.MemoryReceiveChannel[_Call]
     injector: FaultInjector
+    streams: UserStreamHub
     latency_s: float = 0.0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -136,6 +159,9 @@ class _SimActor:
                 nursery.start_soon(self._ticker)
                 task_status.started()
                 async for call in self.inbox:
+                    if call.request.path.startswith(STREAM_ROUTES_PREFIX):
+                        call.reply(stream_control(self.streams, call.request))
+                        continue
                     answer = self.injector.answer(
                         self.exchange, call.request, self.clock(), trio.current_time()
                     )
@@ -185,15 +211,19 @@ class SimHandle:
         exchange: The pure exchange, for assertions (read it, do not drive it).
         transport: Give it to ``httpx.AsyncClient(transport=..., base_url=...)``.
         base_url: The base URL clients should use with :attr:`transport`.
+        stream_url: The user-data stream base URL to use with
+            :attr:`stream_connector`: ``f"{stream_url}/private/ws/{listen_key}"``.
     """
 
     config: SimConfig
     exchange: SimulatedExchange
     transport: SimTransport
     base_url: str
+    stream_url: str
     clock: Callable[[], int] = attrs.field(repr=False)
     _inbox: trio.MemorySendChannel[_Call] = attrs.field(repr=False, alias="inbox")
     _injector: FaultInjector = attrs.field(repr=False, alias="injector")
+    _hub: UserStreamHub = attrs.field(repr=False, alias="hub")
 
     def now_ms(self) -> int:
         """The server clock (epoch milliseconds, offset and fault skew included)."""
@@ -207,12 +237,15 @@ class SimHandle:
     def set_faults(self, plan: FaultPlan | None) -> None:
         """Replace the fault plan; ``None`` heals the exchange.
 
-        Step counts and the random stream start again with the new plan; the
+        Step counts and the random streams start again with the new plan; the
         record of injected faults keeps growing. Removing a positive
         ``skew_ms`` holds the exchange's clock still until real time catches
-        up, because exchange time never runs backwards.
+        up, because exchange time never runs backwards. Stream events held
+        back by a reorder fault go out at once; healing (``None``) also ends
+        :meth:`silence_streams` for connections opened from now on.
         """
         self._injector.set_plan(plan)
+        self._hub.on_plan(plan)
 
     def injected_faults(self) -> tuple[InjectedFault, ...]:
         """Every fault injected so far, oldest first."""
@@ -238,6 +271,74 @@ class SimHandle:
     ) -> None:
         """Replace ``symbol``'s book with these (price, qty) levels until the next price push."""
         self.exchange.set_book(symbol, bids, asks, self.clock())
+
+    def settle_funding(self, symbol: str, rate: Decimal | str) -> Decimal:
+        """Apply one funding payment at ``rate`` to ``symbol``'s positions now.
+
+        Each payment is also an ``ACCOUNT_UPDATE`` (reason ``FUNDING_FEE``) on
+        the user-data stream.
+
+        Returns:
+            What the wallet gained in total (negative when it paid).
+
+        Raises:
+            SimError: -1121 if the symbol is not listed.
+        """
+        self.exchange.advance(self.clock())
+        value = to_decimal(rate, field="rate")
+        return self.exchange.ledger.settle_funding(symbol, value, self.exchange.now_ms)
+
+    # -- the user-data stream -------------------------------------------------------
+
+    @property
+    def user_stream(self) -> UserStreamHub:
+        """The stream hub (the loopback server serves its WebSockets from it)."""
+        return self._hub
+
+    @property
+    def stream_connector(self) -> SimStreamConnector:
+        """A :class:`~trio_fapi.protocol.stream_transport.StreamConnector` without sockets.
+
+        Use it with URLs under :attr:`stream_url`; it runs on trio's virtual clock.
+        """
+        return SimStreamConnector(self._hub)
+
+    def stream_statistics(self) -> UserStreamStatistics:
+        """The stream hub's counters (connections, events, forced disconnects)."""
+        return self._hub.statistics()
+
+    def disconnect_streams(self) -> int:
+        """Close every open stream connection now (an injected fault).
+
+        Frames their readers had not taken are lost.
+
+        Returns:
+            How many connections were closed.
+        """
+        return self._hub.disconnect_all()
+
+    def silence_streams(self, silent: bool = True) -> None:
+        """Turn half-open silence on (an injected fault) or off.
+
+        While on, open connections and those opened later get no events and
+        their pings are never answered; turning it off (or healing the plan
+        with ``set_faults(None)``) spares new connections only: one that went
+        silent stays silent, as a dead peer does, until the client drops it.
+        """
+        self._hub.silence(silent)
+
+    def expire_listen_keys(self, *, notify: bool = True) -> bool:
+        """Expire the listen key now (an injected fault); keep-alives then get -1125.
+
+        Args:
+            notify: Send ``listenKeyExpired`` to its open connections, as
+                Binance does; ``False`` makes the key silently invalid (its
+                connections just get no more events).
+
+        Returns:
+            Whether a key was active.
+        """
+        return self._hub.expire_keys(notify=notify)
 
     async def request(self, request: SimRequest) -> SimResponse:
         """Send one request through the actor, as a client would see it.
@@ -286,24 +387,35 @@ async def open_sim(
         return anchored() + offset + injector.skew_ms
 
     exchange = SimulatedExchange(cfg, start_ms=clock())
+    hub = UserStreamHub(
+        exchange=exchange,
+        clock=clock,
+        injector=injector,
+        buffer_frames=cfg.stream_buffer_frames,
+        max_age_s=cfg.stream_max_age_s,
+    )
     send, receive = trio.open_memory_channel[_Call](SIM_INBOX_SIZE)
     actor = _SimActor(
         exchange=exchange,
         clock=clock,
         inbox=receive,
         injector=injector,
+        streams=hub,
         latency_s=cfg.response_latency_s,
     )
     async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
         await nursery.start(actor.run)
         handle = SimHandle(
             config=cfg,
             exchange=exchange,
             transport=SimTransport(send),
             base_url=SIM_BASE_URL,
+            stream_url=SIM_STREAM_URL,
             clock=clock,
             inbox=send,
             injector=injector,
+            hub=hub,
         )
         try:
             yield handle

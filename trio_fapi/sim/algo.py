@@ -9,11 +9,15 @@ that order reaches a terminal status.
 
 The simulator has a single price, so MARK_PRICE and CONTRACT_PRICE triggers
 watch the same number.
+
+Every status change is appended to :attr:`AlgoBook.updates` and told to
+:attr:`AlgoBook.observers` as an :class:`AlgoUpdate` (the user-data stream's
+``ALGO_UPDATE``), synchronously and in order, like the ledger's observers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import final
@@ -50,7 +54,9 @@ class AlgoOrder:
     position_side: PositionSide
     status: str = "NEW"
     actual_order_id: int | None = None
+    actual_order_type: OrderType | None = None
     actual_price: Decimal = _ZERO
+    actual_qty: Decimal = _ZERO
     create_time: int
     update_time: int
     trigger_time: int = 0
@@ -123,9 +129,13 @@ class AlgoUpdate:
             "X": w["algoStatus"],
             "ai": w["actualOrderId"],
             "ap": w["actualPrice"],
+            "aq": quantized(algo.actual_qty, algo.step),
+            "act": "" if algo.actual_order_type is None else algo.actual_order_type.value,
             "tp": w["triggerPrice"],
             "p": w["price"],
+            "V": w["selfTradePreventionMode"],
             "wt": w["workingType"],
+            "pm": w["priceMatch"],
             "cp": w["closePosition"],
             "pP": w["priceProtect"],
             "R": w["reduceOnly"],
@@ -166,6 +176,8 @@ class AlgoBook:
     ledger: Ledger
     algos: dict[int, AlgoOrder] = attrs.field(factory=dict)
     updates: list[AlgoUpdate] = attrs.field(factory=list)
+    #: Told every :class:`AlgoUpdate`, in order, as it happens; records it, never raises.
+    observers: list[Callable[[AlgoUpdate], None]] = attrs.field(factory=list)
     accepted: int = 0
     _next_id: int = 1
     _by_actual: dict[tuple[str, int], AlgoOrder] = attrs.field(factory=dict)
@@ -251,7 +263,7 @@ class AlgoBook:
         self._next_id += 1
         self.algos[algo.algo_id] = algo
         self.accepted += 1
-        self.updates.append(AlgoUpdate.of(algo, now_ms))
+        self._emit(AlgoUpdate.of(algo, now_ms))
         return algo
 
     def cancel(self, algo_id: int | None, client_algo_id: str | None, now_ms: int) -> AlgoOrder:
@@ -272,7 +284,12 @@ class AlgoBook:
     def _set(self, algo: AlgoOrder, status: str, now_ms: int, reason: str = "") -> None:
         algo.status = status
         algo.update_time = now_ms
-        self.updates.append(AlgoUpdate.of(algo, now_ms, reason))
+        self._emit(AlgoUpdate.of(algo, now_ms, reason))
+
+    def _emit(self, update: AlgoUpdate) -> None:
+        self.updates.append(update)
+        for observer in list(self.observers):
+            observer(update)
 
     def on_step(self, now_ms: int) -> None:
         """Trigger every open algo whose condition the current price meets."""
@@ -318,6 +335,7 @@ class AlgoBook:
             self._set(algo, "REJECTED", now_ms, exc.msg)
             return
         algo.actual_order_id = order.order_id
+        algo.actual_order_type = order.order_type
         self._by_actual[(order.symbol, order.order_id)] = algo
         self._set(algo, "TRIGGERED", now_ms)
         ledger.execute(order, now_ms)
@@ -326,4 +344,5 @@ class AlgoBook:
         algo = self._by_actual.pop((order.symbol, order.order_id), None)
         if algo is not None:
             algo.actual_price = order.avg_price
+            algo.actual_qty = order.executed_qty
             self._set(algo, "FINISHED", now_ms)

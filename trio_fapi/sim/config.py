@@ -92,6 +92,11 @@ class SimConfig:
         recv_window_max_ms: The largest ``recvWindow`` accepted.
         listen_key_ttl_ms: How long a listenKey stays valid after a keep-alive.
         ban_policy: When ignoring 429s turns into a 418 IP ban, and for how long.
+        stream_buffer_frames: Frames one user-data stream connection may have
+            waiting for its reader; one more and the server drops the
+            connection (a slow reader never blocks the exchange).
+        stream_max_age_s: How long (trio seconds) a stream connection may live
+            before the server closes it (Binance: 24 hours).
     """
 
     symbols: tuple[SymbolSpec, ...]
@@ -110,6 +115,8 @@ class SimConfig:
     recv_window_max_ms: int = 60000
     listen_key_ttl_ms: int = 60 * 60 * 1000
     ban_policy: BanPolicy = attrs.field(factory=BanPolicy)
+    stream_buffer_frames: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
+    stream_max_age_s: float = attrs.field(default=24 * 3600.0, validator=attrs.validators.gt(0))
 
     def spec(self, symbol: str) -> SymbolSpec | None:
         """The spec of ``symbol``, or ``None`` when it is not listed."""

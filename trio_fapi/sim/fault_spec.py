@@ -4,6 +4,8 @@
 
     seed=7,p503unknown=0.05,pdrop=0.05,plost=0.05,pdelay=0.05,delay_s=20
 
+and, for the user-data stream, ``pevdrop=0.05,pevdup=0.05,pevreorder=0.05,pevdelay=0.05``.
+
 A spec describes the seeded, probabilistic part of a plan and the exchange's
 conditions (clock skew, query lag); scripted steps are for tests, in Python.
 ``""`` and ``none`` mean no faults. Anything else that does not parse raises
@@ -35,6 +37,11 @@ SPEC_KEYS: dict[str, tuple[str, str]] = {
     "skew_ms": ("skew_ms", "ms added to the exchange's clock (integer, may be negative)"),
     "query_lag_ms": ("query_lag_ms", "ms a new order stays invisible to GET order (integer)"),
     "routes": ("routes", "where probabilities apply: orders (default) or signed"),
+    "pevdrop": ("p_event_drop", "probability: a stream event is lost to one connection"),
+    "pevdup": ("p_event_dup", "probability: a stream event reaches one connection twice"),
+    "pevreorder": ("p_event_reorder", "probability: a stream event comes after the next one"),
+    "pevdelay": ("p_event_delay", "probability: a stream event comes evdelay_s late"),
+    "evdelay_s": ("event_delay_s", "seconds a delayed stream event takes (default 5)"),
 }
 _INTEGERS = frozenset({"seed", "skew_ms", "query_lag_ms"})
 _ROUTE_SETS = {"orders": ORDER_ROUTES, "signed": SIGNED_ROUTES}

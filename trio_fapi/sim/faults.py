@@ -14,6 +14,13 @@ Two faults are conditions of the exchange rather than per-request events:
 ``query_lag_ms`` hides a new order from ``GET /fapi/v1/order`` for a while
 (-2013 for an order that exists, faults.md row 33).
 
+The user-data stream has its own seeded probabilities (``p_event_*``): each
+event sent to each open stream connection takes one draw from a random stream
+of its own, so stream faults never reshuffle the REST faults of a seed (faults.md
+rows 37-41). The stream's scripted faults are actions, not plan entries:
+``SimHandle.disconnect_streams()``, ``silence_streams()`` and
+``expire_listen_keys()`` (see docs/sim-user-stream.md).
+
 The plan says *what*; :class:`~trio_fapi.sim.injector.FaultInjector` keeps
 the per-run state (step counters, the random stream, the record of what was
 injected) and applies it around :meth:`SimulatedExchange.handle`.
@@ -39,6 +46,8 @@ __all__ = [
     "QUERY_ROUTES",
     "Route",
     "SIGNED_ROUTES",
+    "STREAM_FAULTS",
+    "STREAM_PATH",
 ]
 
 #: ``(METHOD, path)`` of one REST endpoint.
@@ -97,10 +106,39 @@ class FaultKind(enum.Enum):
     QUERY_LAG = "query_lag"
     #: A signed request met -1021 because the exchange's clock is skewed.
     SKEW = "skew"
+    #: A user-data stream event never reaches one connection.
+    EVENT_DROP = "evdrop"
+    #: A user-data stream event reaches one connection twice in a row.
+    EVENT_DUPLICATE = "evdup"
+    #: A user-data stream event is held back and sent after the next one.
+    EVENT_REORDER = "evreorder"
+    #: A user-data stream event (and all behind it) arrives ``event_delay_s`` late.
+    EVENT_DELAY = "evdelay"
+    #: Every open stream connection was closed by the server.
+    STREAM_DISCONNECT = "disconnect"
+    #: Stream connections went half-open: no events, no pongs.
+    STREAM_SILENCE = "silence"
+    #: The listen key expired ahead of its time (keep-alive then gets -1125).
+    KEY_EXPIRE = "keyexpire"
 
 
+#: Faults of the user-data stream (never injected into a REST request).
+STREAM_FAULTS: frozenset[FaultKind] = frozenset(
+    {
+        FaultKind.EVENT_DROP,
+        FaultKind.EVENT_DUPLICATE,
+        FaultKind.EVENT_REORDER,
+        FaultKind.EVENT_DELAY,
+        FaultKind.STREAM_DISCONNECT,
+        FaultKind.STREAM_SILENCE,
+        FaultKind.KEY_EXPIRE,
+    }
+)
+#: What :attr:`InjectedFault.path` holds for a stream fault: never the URL,
+#: which carries the listen key.
+STREAM_PATH = "/ws"
 #: Kinds a step or a probability can inject into one request.
-_PER_REQUEST = frozenset(FaultKind) - {FaultKind.SKEW}
+_PER_REQUEST = frozenset(FaultKind) - {FaultKind.SKEW} - STREAM_FAULTS
 
 
 def _upper_or_none(value: str | None) -> str | None:
@@ -115,8 +153,10 @@ def _at_least_one(_instance: object, attribute: attrs.Attribute[int], value: int
 def _per_request(
     _instance: object, _attribute: attrs.Attribute[FaultKind], kind: FaultKind
 ) -> None:
-    if kind not in _PER_REQUEST:
+    if kind is FaultKind.SKEW:
         raise ValueError(f"{kind.value!r} is not a per-request fault: set FaultPlan.skew_ms")
+    if kind not in _PER_REQUEST:
+        raise ValueError(f"{kind.value!r} is a stream fault: use p_event_* or SimHandle controls")
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -198,6 +238,11 @@ class FaultPlan:
     that hits the request replaces the drawn fault, but the draw is still
     taken, so adding a step does not reshuffle the random faults elsewhere.
 
+    Stream events draw from a second stream seeded from the same ``seed``:
+    one draw per event per open connection (in connection order) whenever a
+    ``p_event_*`` is non-zero, picking at most one of drop, duplicate,
+    reorder, delay (these four must also sum to at most 1).
+
     Attributes:
         steps: Scripted faults, checked in order.
         seed: Seeds the per-request draws.
@@ -221,6 +266,14 @@ class FaultPlan:
             -2013 "Order does not exist.".
         routes: The ``(METHOD, path)`` pairs the probabilities apply to;
             :data:`ORDER_ROUTES` by default, :data:`SIGNED_ROUTES` to include reads.
+        p_event_drop: Probability a stream event is lost to one connection
+            (the client must recover it by REST reconciliation).
+        p_event_dup: Probability a stream event reaches one connection twice.
+        p_event_reorder: Probability a stream event is held back and sent
+            right after the connection's next event.
+        p_event_delay: Probability a stream event reaches one connection
+            ``event_delay_s`` late; events behind it wait too, as on one socket.
+        event_delay_s: How late (trio seconds) a delayed stream event arrives.
     """
 
     steps: tuple[FaultStep, ...] = attrs.field(default=(), converter=_steps)
@@ -235,11 +288,19 @@ class FaultPlan:
     skew_ms: int = 0
     query_lag_ms: int = attrs.field(default=0, validator=_non_negative_int)
     routes: frozenset[Route] = attrs.field(default=ORDER_ROUTES, converter=_routes)
+    p_event_drop: float = attrs.field(default=0.0, validator=_probability)
+    p_event_dup: float = attrs.field(default=0.0, validator=_probability)
+    p_event_reorder: float = attrs.field(default=0.0, validator=_probability)
+    p_event_delay: float = attrs.field(default=0.0, validator=_probability)
+    event_delay_s: float = attrs.field(default=5.0, validator=_non_negative)
 
     def __attrs_post_init__(self) -> None:
         total = sum(p for _, p in self.probabilities())
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault probabilities sum to {total:g}, more than 1")
+        stream = sum(p for _, p in self.stream_probabilities())
+        if stream > 1.0 + 1e-9:
+            raise ValueError(f"the stream event probabilities sum to {stream:g}, more than 1")
 
     @classmethod
     def scripted(cls, *steps: FaultStep, delay_s: float = 30.0) -> FaultPlan:
@@ -267,21 +328,42 @@ class FaultPlan:
         """Whether requests to :attr:`routes` take a random draw."""
         return any(p > 0 for _, p in self.probabilities())
 
+    def stream_probabilities(self) -> tuple[tuple[FaultKind, float], ...]:
+        """The per-event stream probabilities, in the order a draw walks them."""
+        return (
+            (FaultKind.EVENT_DROP, self.p_event_drop),
+            (FaultKind.EVENT_DUPLICATE, self.p_event_dup),
+            (FaultKind.EVENT_REORDER, self.p_event_reorder),
+            (FaultKind.EVENT_DELAY, self.p_event_delay),
+        )
+
+    @property
+    def stream_draws(self) -> bool:
+        """Whether stream events take a random draw."""
+        return any(p > 0 for _, p in self.stream_probabilities())
+
 
 @final
 @attrs.frozen(kw_only=True)
 class InjectedFault:
     """One fault the exchange injected, for tests to assert on.
 
+    A stream fault has ``method`` ``"WS"`` and ``path`` :data:`STREAM_PATH`
+    (never the stream's URL: it carries the listen key).
+
     Attributes:
         kind: What was injected.
-        method: The request's HTTP method.
-        path: The request's URL path.
-        symbol: The request's ``symbol`` parameter, if any.
+        method: The request's HTTP method (``"WS"`` for stream faults).
+        path: The request's URL path (:data:`STREAM_PATH` for stream faults).
+        symbol: The request's ``symbol`` parameter, or the event's symbol.
         client_order_id: The order's client id, if the request named one or
-            the exchange's answer carried one.
+            the exchange's answer carried one; for a stream event, the order's
+            (``c``) or the algo order's (``caid``).
         time_s: trio's clock when the request was handled.
         server_time_ms: The exchange's clock (epoch ms, skew included) then.
+        event_type: For a per-event stream fault, the event's ``e``.
+        connection_id: For a per-event stream fault, the connection it hit
+            (numbered from 1 in the order connections opened).
     """
 
     kind: FaultKind
@@ -291,3 +373,5 @@ class InjectedFault:
     client_order_id: str | None
     time_s: float
     server_time_ms: int
+    event_type: str | None = None
+    connection_id: int | None = None

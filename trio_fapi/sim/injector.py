@@ -14,6 +14,11 @@ loopback server closes the connection.
 The exchange's own counters (``responses_by_status`` and friends) describe
 what the exchange answered before any fault was applied; what the client saw
 instead is in :meth:`FaultInjector.stats_json` and the injected-fault record.
+
+The user-data stream's per-event draws (:meth:`FaultInjector.draw_event`)
+come from a random stream of their own, so a seed's REST faults stay the same
+whether or not a stream is connected; stream faults are recorded here too
+(:meth:`FaultInjector.record_stream`), in the same list.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from .errors import SimError
 from .faults import (
     CANCEL_ROUTE,
     QUERY_ROUTES,
+    STREAM_PATH,
     FaultKind,
     FaultPlan,
     FaultStep,
@@ -143,6 +149,7 @@ class FaultInjector:
     injected: list[InjectedFault] = attrs.field(factory=list)
     _step_counts: list[int] = attrs.field(init=False)
     _rng: random.Random = attrs.field(init=False)
+    _event_rng: random.Random = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.set_plan(self.plan)
@@ -150,8 +157,54 @@ class FaultInjector:
     def set_plan(self, plan: FaultPlan | None) -> None:
         """Start injecting ``plan`` (``None`` heals the exchange)."""
         self.plan = plan
+        seed = plan.seed if plan is not None else 0
         self._step_counts = [0] * (len(plan.steps) if plan is not None else 0)
-        self._rng = random.Random(plan.seed if plan is not None else 0)
+        self._rng = random.Random(seed)
+        self._event_rng = random.Random(f"stream-events:{seed}")
+
+    # -- the user-data stream -----------------------------------------------------
+
+    def draw_event(self) -> FaultKind | None:
+        """The fault for one stream event on one connection (``None``: deliver it).
+
+        Takes one draw when the plan has stream probabilities, none otherwise.
+        """
+        plan = self.plan
+        if plan is None or not plan.stream_draws:
+            return None
+        u = self._event_rng.random()
+        acc = 0.0
+        for kind, p in plan.stream_probabilities():
+            acc += p
+            if u < acc:
+                return kind
+        return None
+
+    def record_stream(
+        self,
+        kind: FaultKind,
+        now_ms: int,
+        now_s: float,
+        *,
+        event_type: str | None = None,
+        symbol: str | None = None,
+        client_order_id: str | None = None,
+        connection_id: int | None = None,
+    ) -> None:
+        """Record one stream fault (never the listen key: the path is :data:`STREAM_PATH`)."""
+        self.injected.append(
+            InjectedFault(
+                kind=kind,
+                method="WS",
+                path=STREAM_PATH,
+                symbol=symbol,
+                client_order_id=client_order_id,
+                time_s=now_s,
+                server_time_ms=now_ms,
+                event_type=event_type,
+                connection_id=connection_id,
+            )
+        )
 
     @property
     def skew_ms(self) -> int:

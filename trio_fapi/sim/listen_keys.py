@@ -4,12 +4,18 @@ One key per account, as on Binance: ``POST`` returns the active key (and
 extends it) or makes a new one, ``PUT`` extends it (-1125 if it is unknown or
 expired), ``DELETE`` drops it. Clients differ on whether they send the key
 with PUT and DELETE, so it is accepted present or absent.
+
+The key is a secret (faults.md invariant I9): it is left out of every repr.
+The stream hub listens for :attr:`ListenKeys.on_close` to close the
+connections of a deleted key; expiry needs no hook, because validity is a
+function of the time (:meth:`ListenKeys.is_valid`).
 """
 
 from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable
 
 import attrs
 
@@ -26,9 +32,11 @@ class ListenKeys:
 
     ttl_ms: int
     seed: int
-    key: str | None = None
+    key: str | None = attrs.field(default=None, repr=False)
     expires_ms: int = 0
-    _rng: random.Random = attrs.field(init=False)
+    #: Called with a key that ``DELETE`` invalidated (its connections must close).
+    on_close: list[Callable[[str], None]] = attrs.field(factory=list, repr=False)
+    _rng: random.Random = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(f"listen-key:{self.seed}")
@@ -53,6 +61,20 @@ class ListenKeys:
 
     def close(self, key: str | None) -> None:
         """Invalidate the key (a wrong or stale key is ignored, as DELETE is idempotent)."""
-        if key in (None, self.key):
+        closed = self.key
+        if closed is not None and key in (None, closed):
             self.key = None
             self.expires_ms = 0
+            for listener in list(self.on_close):
+                listener(closed)
+
+    def expire(self, now_ms: int) -> bool:
+        """Let the active key run out now, ahead of its time (a fault).
+
+        Returns:
+            Whether a key was active (and has now expired).
+        """
+        if self.key is None or now_ms >= self.expires_ms:
+            return False
+        self.expires_ms = now_ms
+        return True

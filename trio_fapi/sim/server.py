@@ -13,6 +13,11 @@ this wire: the status line and a ``Content-Length`` go out, no body follows,
 and the connection closes. Clients see a broken read (httpx raises
 ``RemoteProtocolError``, requests a ``ConnectionError``); whether the exchange
 acted shows in ``/sim/ledger``.
+
+WebSocket upgrades at ``/ws/<listenKey>``, ``/private/ws/<listenKey>`` and
+``/private/ws?listenKey=<listenKey>`` serve the user-data stream from the same
+hub as the in-process connector (:mod:`.stream_server`), so
+``ws://<host>:<port>`` is the stream base URL of a loopback simulator.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from .api import SimRequest
 from .config import SimConfig
 from .faults import FaultPlan
 from .injector import Severed
+from .stream_server import serve_stream
 
 __all__ = ["SimAsgiApp", "serve_sim"]
 
@@ -55,17 +61,19 @@ def _is_loopback(host: str) -> bool:
 
 
 class SimAsgiApp:
-    """An ASGI application that forwards every HTTP request to the simulator."""
+    """An ASGI application: HTTP requests to the simulator, WebSockets to its user stream."""
 
     def __init__(self, sim: SimHandle) -> None:
         self._sim = sim
 
     async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
-        """Serve one ASGI connection scope (``lifespan`` or ``http``)."""
+        """Serve one ASGI connection scope (``lifespan``, ``http`` or ``websocket``)."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await serve_stream(self._sim.user_stream, scope, receive, send)
 
     async def _lifespan(self, receive: _Receive, send: _Send) -> None:
         while True:
