@@ -19,7 +19,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import parse_qsl
 
 import attrs
@@ -32,7 +32,7 @@ from trio_fapi import OrderRequest, open_executor
 from trio_fapi.actors.executor import Executor
 from trio_fapi.protocol.enums import OrderStatus
 from trio_fapi.protocol.errors import EngineError
-from trio_fapi.protocol.messages import OrderEvent, OrderSnapshot
+from trio_fapi.protocol.messages import ExecutorEvent, OrderEvent, OrderSnapshot
 from trio_fapi.sim import (
     FaultKind,
     FaultPlan,
@@ -397,17 +397,19 @@ def assert_resent_once(rig: Rig, order: OrderSnapshot) -> tuple[Seen, Seen]:
 class Recorder:
     """Collects the order events an executor published, without a task of its own."""
 
-    def __init__(self, channel: trio.MemoryReceiveChannel[OrderEvent]) -> None:
+    def __init__(self, channel: trio.MemoryReceiveChannel[ExecutorEvent]) -> None:
         self._channel = channel
         self._events: list[OrderEvent] = []
 
     def events(self) -> list[OrderEvent]:
-        """Every event published so far, oldest first."""
+        """Every order event published so far, oldest first (stream events are skipped)."""
         while True:
             try:
-                self._events.append(self._channel.receive_nowait())
+                event = self._channel.receive_nowait()
             except trio.WouldBlock:
                 return list(self._events)
+            if hasattr(event, "order"):
+                self._events.append(cast(OrderEvent, event))
 
     def of(self, client_order_id: str) -> list[OrderEvent]:
         """The events about one order."""

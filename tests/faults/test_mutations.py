@@ -26,6 +26,7 @@ import trio
 import trio.testing
 
 from trio_fapi.actors import requester, retry, symbol_actor
+from trio_fapi.protocol.errors import EngineError
 from trio_fapi.protocol.messages import RestFailed
 from trio_fapi.protocol.wire import Outcome
 
@@ -69,7 +70,7 @@ def install_2011_as_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant (b): -2011 on a cancel is no longer told apart from a plain refusal."""
     real = symbol_actor._is_code
 
-    def blind_to_2011(outcome: RestFailed, code: int) -> bool:
+    def blind_to_2011(outcome: EngineError | None, code: int) -> bool:
         return code != symbol_actor._UNKNOWN_ORDER_SENT and real(outcome, code)
 
     monkeypatch.setattr(symbol_actor, "_is_code", blind_to_2011)

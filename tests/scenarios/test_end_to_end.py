@@ -27,7 +27,7 @@ from trio_fapi import (
 from trio_fapi.actors.executor import Executor
 from trio_fapi.protocol.errors import ExchangeRejected, InvalidCombination
 from trio_fapi.protocol.filters import RateLimit
-from trio_fapi.protocol.messages import OrderAccepted
+from trio_fapi.protocol.messages import OrderAccepted, OrderFilled
 from trio_fapi.sim import SimConfig, SimHandle, default_config, open_sim
 
 
@@ -117,7 +117,10 @@ class TestHappyPath:
                     while True:
                         event = await channel.receive()
                         events.append(event)
-                        if event.order.status is OrderStatus.FILLED:
+                        if (
+                            isinstance(event, OrderFilled)
+                            and event.order.status is OrderStatus.FILLED
+                        ):
                             break
             (final,) = [o for o in ex.orders() if o.client_order_id == order.client_order_id]
             assert final.status is OrderStatus.FILLED

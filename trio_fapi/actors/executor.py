@@ -909,6 +909,7 @@ class Executor:
                     time_in_force=record.request.time_in_force or "GTC",
                     reduce_only=record.request.reduce_only,
                     position_side=record.request.position_side,
+                    good_till_date=record.request.good_till_date,
                 )
             )
         slot: OneShot[OrderReply] = OneShot()

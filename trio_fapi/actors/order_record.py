@@ -66,6 +66,8 @@ class OrderRecord:
     intent_id: int | None = None
     #: Whether the journal has been told the order is terminal.
     journaled_terminal: bool = False
+    #: MODIFY intents whose outcome was unknown: settled when the order is done.
+    open_modifies: list[int] = attrs.field(factory=list)
     #: Trades seen (stream or userTrades): trade id -> quantity; dedups fills (row 38).
     trades: dict[int, Decimal] = attrs.field(factory=dict)
     commission: Decimal = _ZERO

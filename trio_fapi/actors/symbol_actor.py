@@ -499,7 +499,11 @@ class SymbolOrderActor:
             if record.journaled_terminal and intent_id is None:
                 return
             state = IntentState.TERMINAL
-            record.journaled_terminal = record.journaled_terminal or intent_id is None
+            if intent_id is None:
+                record.journaled_terminal = True
+                modifies, record.open_modifies = record.open_modifies, []
+                for modify in modifies:
+                    self._nursery.start_soon(self._write_note, modify, state, record)
         elif record.status in (OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED):
             state = IntentState.UNKNOWN
         elif record.status is OrderStatus.PENDING_NEW:
@@ -507,6 +511,17 @@ class SymbolOrderActor:
         else:
             state = IntentState.ACKNOWLEDGED
         self._nursery.start_soon(self._write_note, target, state, record)
+
+    def _note_modify(self, record: OrderRecord, intent_id: int | None, *, known: bool) -> None:
+        """Settle a MODIFY intent once its outcome is known (or its order is done)."""
+        if self._journal is None or intent_id is None or self._nursery is None:
+            return
+        if known or record.status.is_terminal:
+            state = IntentState.TERMINAL
+        else:
+            state = IntentState.UNKNOWN
+            record.open_modifies.append(intent_id)
+        self._nursery.start_soon(self._write_note, intent_id, state, record)
 
     async def _write_note(self, intent_id: int, state: IntentState, record: OrderRecord) -> None:
         assert self._journal is not None
@@ -752,12 +767,13 @@ class SymbolOrderActor:
                 idempotent=False,
             )
             if isinstance(outcome, RestSucceeded) and self._apply(record, outcome.payload):
-                self._note(record, intent_id=intent_id)
+                self._note_modify(record, intent_id, known=True)
                 self._reply(cmd, record)
                 return
             await self._look_up(record, lane=Lane.ORDER)
-            self._note(record, intent_id=intent_id)
             applied = record.request.quantity == cmd.quantity and record.request.price == cmd.price
+            refused = isinstance(outcome, RestFailed) and outcome.outcome is not Outcome.UNKNOWN
+            self._note_modify(record, intent_id, known=applied or refused)
             if applied or record.status.is_terminal:
                 self._reply(cmd, record)
                 return

@@ -344,6 +344,12 @@ def _check_combination(req: OrderRequest) -> None:
         isinstance(req.good_till_date, bool) or not isinstance(req.good_till_date, int)
     ):
         raise InvalidCombination(reason="good_till_date must be epoch milliseconds (int)")
+    if req.good_till_date is not None and req.good_till_date <= 0:
+        raise InvalidCombination(reason="good_till_date must be positive epoch milliseconds")
+    if t not in ALGO_ORDER_TYPES and req.working_type is not WorkingType.CONTRACT_PRICE:
+        raise InvalidCombination(reason=f"workingType is for algo orders, not {t}")
+    if t in ALGO_ORDER_TYPES and req.response_type is not ResponseType.RESULT:
+        raise InvalidCombination(reason="newOrderRespType is not sent with algo orders")
     if t in ALGO_ORDER_TYPES - {OrderType.TRAILING_STOP_MARKET}:
         if req.trigger_price is None:
             raise InvalidCombination(reason=f"{t} orders need a trigger_price")

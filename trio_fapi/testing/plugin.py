@@ -49,6 +49,7 @@ def trio_fapi_executor_config(trio_fapi_sim: SimHandle) -> ExecutorConfig:
     """Engine settings pointing at the in-process exchange."""
     return ExecutorConfig(
         base_url=trio_fapi_sim.base_url,
+        stream_url=trio_fapi_sim.stream_url,
         credentials=Credentials(
             api_key=trio_fapi_sim.config.api_key, api_secret=trio_fapi_sim.config.api_secret
         ),
@@ -60,6 +61,10 @@ def trio_fapi_executor_config(trio_fapi_sim: SimHandle) -> ExecutorConfig:
 async def trio_fapi_executor(
     trio_fapi_sim: SimHandle, trio_fapi_executor_config: ExecutorConfig
 ) -> AsyncIterator[Executor]:
-    """A running executor trading on the in-process exchange."""
-    async with open_executor(trio_fapi_executor_config, transport=trio_fapi_sim.transport) as ex:
+    """A running executor trading on the in-process exchange, user-data stream included."""
+    async with open_executor(
+        trio_fapi_executor_config,
+        transport=trio_fapi_sim.transport,
+        stream_connector=trio_fapi_sim.stream_connector,
+    ) as ex:
         yield ex
