@@ -207,8 +207,9 @@ class SymbolOrderActor:
         """A fresh actor that takes over this crashed one's orders and inbox.
 
         Jobs of the crashed actor were cancelled and answered UNKNOWN; the
-        successor reconciles every order that was not terminal before it
-        serves the inbox's next command.
+        successor starts one reconciliation job per order that was not
+        terminal, alongside serving the inbox (a command about such an order
+        waits for it to settle, as for any unsettled order).
         """
         new = SymbolOrderActor(
             symbol=self.symbol,
@@ -1126,6 +1127,10 @@ class SymbolOrderActor:
         before = self._fills
         try:
             await self._reconcile()
+            for record in list(self._orders.values()):
+                # Conditional orders are not in openOrders: look each one up.
+                if record.is_algo and not record.busy and record.status in _OPEN:
+                    await self._look_up(record, lane=Lane.QUERY, once=True)
             await self._recover_trades()
         finally:
             cmd.reply_to.send(self._fills - before)

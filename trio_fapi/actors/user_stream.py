@@ -63,6 +63,8 @@ __all__ = ["StreamStatistics", "UserStream", "stream_url_for"]
 log = logging.getLogger("trio_fapi.stream")
 
 _KEY_NOT_FOUND = -1125
+#: Pause before a failed keep-alive is tried again.
+_KEEPALIVE_RETRY_S = 60.0
 
 #: Calls one REST endpoint by catalogue name (PRIORITY lane); the JSON body.
 Call = Callable[[str, Mapping[str, str]], Awaitable[object]]
@@ -247,7 +249,10 @@ class UserStream:
                 if exc.code == _KEY_NOT_FOUND:
                     raise _Reconnect("keep-alive: no such listen key", new_key=True) from None
                 log.warning("listen key keep-alive failed: %s", exc)
-                continue  # retried at the next due time, well inside the validity
+                # Retried soon, well inside the key's validity; never in a hot loop
+                # (a halted account refuses every keyed call at once).
+                await trio.sleep(_KEEPALIVE_RETRY_S)
+                continue
             self._last_keepalive_at = sent_at
             self._stats["keepalives"] += 1
 
