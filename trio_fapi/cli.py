@@ -1,4 +1,4 @@
-"""The ``trio-fapi`` command: ``demo``, ``sim`` and ``bench``."""
+"""The ``trio-fapi`` command: ``demo``, ``check-report``, ``sim`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,63 @@ def demo(
             paper=paper,
         )
     )
+
+
+@main.command("check-report")
+@click.option(
+    "--base-url", required=True, help="The trio-fapi sim the demo traded on (serves /sim/ledger)."
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The file `trio-fapi demo --report` wrote.",
+)
+@click.option(
+    "--this-session-only",
+    is_flag=True,
+    help="Ignore ledger orders of other runs (a sim shared by several demos).",
+)
+def check_report_command(base_url: str, report: Path, this_session_only: bool) -> None:
+    """Compare a demo report with the sim's ledger, order for order; exit 1 on any mismatch."""
+    import json
+
+    import httpx
+
+    from trio_fapi.report_check import check_report
+
+    try:
+        document = json.loads(report.read_text())
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--report") from None
+    try:
+        # Never through a proxy from the environment: the sim listens on loopback.
+        answer = httpx.get(f"{base_url.rstrip('/')}/sim/ledger", timeout=10.0, trust_env=False)
+        answer.raise_for_status()
+        ledger = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise click.ClickException(f"could not read {base_url}/sim/ledger: {exc}") from None
+    session = document.get("session") if isinstance(document, dict) else None
+    if this_session_only and not isinstance(session, str):
+        raise click.BadParameter("the report names no session", param_hint="--this-session-only")
+    mismatches = check_report(document, ledger, only_session=session if this_session_only else None)
+    n_report = len(document.get("orders", [])) if isinstance(document, dict) else 0
+    rows = ledger.get("orders", []) if isinstance(ledger, dict) else []
+    if this_session_only:
+        prefix = f"{session}."
+        rows = [
+            r
+            for r in rows
+            if isinstance(r, dict) and str(r.get("clientOrderId")).startswith(prefix)
+        ]
+    for mismatch in mismatches:
+        click.echo(str(mismatch))
+    click.echo(
+        f"{len(rows)} orders in the ledger, {n_report} in the report, {len(mismatches)} mismatches",
+        err=bool(mismatches),
+    )
+    if mismatches:
+        raise SystemExit(1)
 
 
 def _positive(flag: str, default: int, help_text: str) -> Callable[[_F], _F]:

@@ -13,10 +13,17 @@ orders, fills, fees, PnL, rate-limit headroom and latency percentiles.
 ``--paper`` runs the same strategies, unchanged, on a paper broker
 (:mod:`trio_fapi.paper`) whose market follows a seeded random walk, with a
 simulated network latency.
+
+Before it reports, the demo settles every order: it waits for placements
+whose outcome is unknown to be resolved by evidence, cancels what is still
+open and confirms with the exchange's open-orders list. ``--report`` then
+holds the engine's final view of each order, which ``trio-fapi check-report``
+compares with a ``trio-fapi sim`` ledger (:mod:`trio_fapi.report_check`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -38,11 +45,12 @@ from rich.table import Table
 from trio_fapi.actors.executor import Executor, StrategyHandle, open_executor
 from trio_fapi.config import ExecutorConfig
 from trio_fapi.protocol.credentials import Credentials
-from trio_fapi.protocol.enums import OrderSide, TimeInForce
+from trio_fapi.protocol.enums import OrderSide, OrderStatus, TimeInForce
 from trio_fapi.protocol.errors import EngineError
-from trio_fapi.protocol.messages import OrderEvent, OrderFilled, OrderSnapshot
+from trio_fapi.protocol.messages import ExecutorEvent, OrderFilled, OrderSnapshot
 from trio_fapi.protocol.numbers import fmt
 from trio_fapi.protocol.orders import OrderRequest
+from trio_fapi.protocol.stream_transport import StreamConnector
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -65,7 +73,12 @@ class _Tally:
 
 @attrs.frozen(kw_only=True)
 class DemoResult:
-    """What the demo did, for the summary and for tests."""
+    """What the demo did, for the summary and for tests.
+
+    ``unsettled`` lists the client ids of orders that were still not final
+    when the settle budget ran out (or that the exchange still listed as open
+    although the engine had them final); a clean run leaves it empty.
+    """
 
     orders: list[dict[str, object]]
     tallies: dict[str, _Tally]
@@ -75,6 +88,8 @@ class DemoResult:
     max_weight_used: int
     weight_limit: int
     elapsed_s: float
+    session: str = ""
+    unsettled: tuple[str, ...] = ()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -143,7 +158,7 @@ async def _taker(
 
 
 async def _count_fills(
-    events: trio.MemoryReceiveChannel[OrderEvent], tallies: dict[str, _Tally]
+    events: trio.MemoryReceiveChannel[ExecutorEvent], tallies: dict[str, _Tally]
 ) -> None:
     async for event in events:
         if isinstance(event, OrderFilled):
@@ -175,13 +190,90 @@ def _table(ex: Executor, tallies: dict[str, _Tally], elapsed: float) -> Table:
 
 #: The paper venue's simulated round trip, in milliseconds (seeded draws).
 PAPER_LATENCY_MS = (2, 8)
+#: Engine deadline for one HTTP attempt against a loopback simulator.
+LOOPBACK_REQUEST_TIMEOUT_S = 2.0
+#: recvWindow against a loopback simulator: the window after which "no such
+#: order" proves a lost placement absent, so it bounds how long settling takes.
+LOOPBACK_RECV_WINDOW_MS = 2000
+#: How long a new order may stay invisible to ``GET order`` on a loopback
+#: simulator. ``trio-fapi sim`` shows an order as soon as it accepts it (unless
+#: started with ``--faults query_lag_ms=...``, which must stay below this), so
+#: one second is a wide margin, and a dropped placement is proven absent about
+#: three seconds after it was sent instead of eight.
+LOOPBACK_QUERY_LAG_S = 1.0
+#: Statuses of an order whose placement job is still running in the engine.
+_PLACING = frozenset({OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN})
+#: Pause while placements are still being resolved (a local check, no request).
+_SETTLE_POLL_S = 0.05
+#: Pause before cancelling again what a round of cancels left open (requests).
+_SETTLE_RETRY_S = 0.25
+
+
+def _settle_budget_s(config: ExecutorConfig) -> float:
+    """How long settling may take.
+
+    A placement sent at the last moment can time out, and then needs its
+    recvWindow plus the query-lag budget before "no such order" proves it
+    absent; one more poll interval and a second of slack cover the answers.
+    """
+    return (
+        config.request_timeout_s
+        + config.recv_window_ms / 1000
+        + config.query_lag_s
+        + config.poll_interval_s
+        + 1.0
+    )
+
+
+async def _settle(ex: Executor, symbols: tuple[str, ...], *, budget_s: float) -> tuple[str, ...]:
+    """Bring every order of this run to a final status the exchange agrees with.
+
+    A report written while placements are still unknown, or while quotes
+    placed during the shutdown still rest, would disagree with the exchange for
+    reasons that say nothing about the engine. So: wait for the engine to
+    resolve each unknown placement by evidence (it never resends), cancel what
+    is open (a cancel that races a fill returns the fill), and finally list the
+    exchange's open orders once, to catch anything the engine thinks final
+    that the exchange still holds.
+
+    Returns:
+        Client ids still not final after ``budget_s``, or listed open by the
+        exchange although the engine has them final; empty on success.
+    """
+    with trio.move_on_after(budget_s):
+        while True:
+            snaps = ex.orders()
+            if any(s.status in _PLACING for s in snaps):
+                await trio.sleep(_SETTLE_POLL_S)
+                continue
+            live = [s for s in snaps if not s.is_terminal]
+            if not live:
+                break
+            for snap in live:
+                call = ex.query_order if snap.status is OrderStatus.UNRESOLVED else ex.cancel_order
+                with contextlib.suppress(EngineError):  # the next round looks again
+                    await call(snap.symbol, snap.client_order_id, strategy=snap.strategy)
+            await trio.sleep(_SETTLE_RETRY_S)
+    final = {s.client_order_id.value: s for s in ex.orders()}
+    left = {cid for cid, s in final.items() if not s.is_terminal}
+    for symbol in symbols:
+        try:
+            listed = await ex.open_orders(symbol)
+        except EngineError:
+            continue
+        left.update(o.client_order_id for o in listed if o.client_order_id in final)
+    return tuple(sorted(left))
 
 
 @asynccontextmanager
 async def _venue(
     base_url: str | None, seed: int, *, paper: bool = False
-) -> AsyncIterator[tuple[ExecutorConfig, httpx.AsyncBaseTransport | None]]:
-    """The embedded simulated exchange, a paper broker, or the endpoint the user named."""
+) -> AsyncIterator[tuple[ExecutorConfig, httpx.AsyncBaseTransport | None, StreamConnector | None]]:
+    """The embedded simulated exchange, a paper broker, or the endpoint the user named.
+
+    Yields the config, the in-process transport (``None``: the network) and the
+    in-process stream connector (``None``: trio-websocket, or no stream).
+    """
     if paper:
         if base_url is not None:
             raise ValueError("paper trading runs in-process: give --paper or --base-url, not both")
@@ -190,7 +282,7 @@ async def _venue(
         broker = PaperBroker({"USDT": 100_000}, seed=seed)
         broker.set_latency_simulation(*PAPER_LATENCY_MS)
         async with open_paper_venue(broker, feeds=[RandomWalkFeed()], poll_interval_s=0.5) as venue:
-            yield venue.config, venue.transport
+            yield venue.config, venue.transport, None
     elif base_url is None:
         from trio_fapi.sim import default_config, open_sim
 
@@ -198,26 +290,33 @@ async def _venue(
         async with open_sim(sim_config) as sim:
             config = ExecutorConfig(
                 base_url=sim.base_url,
+                stream_url=sim.stream_url,
                 credentials=Credentials(
                     api_key=sim.config.api_key, api_secret=sim.config.api_secret
                 ),
                 poll_interval_s=0.5,
                 seed=seed,
             )
-            yield config, sim.transport
+            yield config, sim.transport, sim.stream_connector
     else:
         host = urlsplit(base_url).hostname or ""
         if host in ("127.0.0.1", "localhost", "::1"):
             # A loopback simulator: never send real keys from the environment to it.
+            # Its answers take microseconds, so a much shorter timeout and window
+            # still leave a wide margin, and an unknown outcome (a fault the sim
+            # injected) is resolved in seconds rather than tens of seconds.
             config = ExecutorConfig(
                 base_url=base_url,
                 credentials=Credentials(api_key="sim-key", api_secret="sim-secret"),
                 poll_interval_s=0.5,
                 seed=seed,
+                request_timeout_s=LOOPBACK_REQUEST_TIMEOUT_S,
+                recv_window_ms=LOOPBACK_RECV_WINDOW_MS,
+                query_lag_s=LOOPBACK_QUERY_LAG_S,
             )
         else:
             config = ExecutorConfig.from_env(base_url=base_url, poll_interval_s=0.5, seed=seed)
-        yield config, None
+        yield config, None, None
 
 
 async def run_demo(
@@ -248,11 +347,12 @@ async def run_demo(
     console = console or Console(width=None if sys.stdout.isatty() else 140)
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     async with (
-        _venue(base_url, seed, paper=paper) as (config, transport),
-        open_executor(config, transport=transport) as ex,
+        _venue(base_url, seed, paper=paper) as (config, transport, stream_connector),
+        open_executor(config, transport=transport, stream_connector=stream_connector) as ex,
     ):
         start = trio.current_time()
         max_weight = 0
+        symbols = ("BTCUSDT", "ETHUSDT")
         strategies: list[tuple[str, Callable[[StrategyHandle, _Tally], object]]] = [
             ("mm-btc", lambda h, t: _market_maker(h, "BTCUSDT", t, size="0.002", requote_s=0.4)),
             ("mm-eth", lambda h, t: _market_maker(h, "ETHUSDT", t, size="0.05", requote_s=0.4)),
@@ -292,15 +392,17 @@ async def run_demo(
                 strategy_nursery.cancel_scope.cancel()
             # Leave nothing resting: each strategy cancels its own open orders.
             for name, _ in strategies:
-                for symbol in ("BTCUSDT", "ETHUSDT"):
+                for symbol in symbols:
                     try:
                         await ex.cancel_all_orders(symbol, strategy=name)
                     except EngineError:
                         tallies[name].errors += 1
+            # Placements cut short by the shutdown go on in the engine: wait for them.
+            unsettled = await _settle(ex, symbols, budget_s=_settle_budget_s(ex.config))
             await trio.sleep(0.2)
             nursery.cancel_scope.cancel()
         fees = realized = _ZERO
-        for symbol in ("BTCUSDT", "ETHUSDT"):
+        for symbol in symbols:
             for trade in await ex.user_trades(symbol):
                 fees += trade.commission
                 realized += trade.realized_pnl
@@ -308,18 +410,7 @@ async def run_demo(
         weight_limit = next(
             (w.limit for w in ex.statistics().limiter.windows if w.name.startswith("weight")), 0
         )
-        orders: list[dict[str, object]] = [
-            {
-                "strategy": snap.strategy,
-                "symbol": snap.symbol.value,
-                "clientOrderId": snap.client_order_id.value,
-                "orderId": snap.venue_order_id.value if snap.venue_order_id else None,
-                "status": snap.status.value,
-                "executedQty": fmt(snap.executed_qty),
-                "avgPrice": fmt(snap.avg_price),
-            }
-            for snap in ex.orders()
-        ]
+        orders = [_report_row(snap) for snap in ex.orders()]
         result = DemoResult(
             orders=orders,
             tallies=dict(tallies),
@@ -329,11 +420,32 @@ async def run_demo(
             max_weight_used=max_weight,
             weight_limit=weight_limit,
             elapsed_s=trio.current_time() - start,
+            session=ex.session,
+            unsettled=unsettled,
         )
     if report is not None:
-        await trio.Path(report).write_text(json.dumps({"orders": orders}, indent=2))
+        document = {"session": result.session, "unsettled": list(unsettled), "orders": orders}
+        await trio.Path(report).write_text(json.dumps(document, indent=2))
     _print_summary(console, result)
     return result
+
+
+def _report_row(snap: OrderSnapshot) -> dict[str, object]:
+    """One order as the report prints it: the fields ``/sim/ledger`` also has.
+
+    Amounts are fixed-point strings (never floats, never exponent form), so
+    the report can be compared exactly with the exchange's own text.
+    """
+    return {
+        "strategy": snap.strategy,
+        "symbol": snap.symbol.value,
+        "clientOrderId": snap.client_order_id.value,
+        "orderId": snap.venue_order_id.value if snap.venue_order_id else None,
+        "status": snap.status.value,
+        "executedQty": fmt(snap.executed_qty),
+        "avgPrice": fmt(snap.avg_price),
+        "error": snap.error,
+    }
 
 
 class _nullcontext:
@@ -388,3 +500,7 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         f"rate limit: peak IP weight {result.max_weight_used}/{result.weight_limit} per minute "
         f"(headroom {headroom}); {len(result.orders)} orders in {result.elapsed_s:.1f}s"
     )
+    if result.unsettled:
+        console.print(
+            f"[yellow]{len(result.unsettled)} orders not settled:[/] {', '.join(result.unsettled)}"
+        )

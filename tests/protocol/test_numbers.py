@@ -10,7 +10,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from trio_fapi.protocol.errors import InvalidNumber, InvalidOrder
-from trio_fapi.protocol.numbers import WIRE_NUMBER, fmt, parse_wire_decimal, to_decimal
+from trio_fapi.protocol.numbers import (
+    MAX_WIRE_NUMBER_LEN,
+    WIRE_NUMBER,
+    fmt,
+    parse_wire_amount,
+    parse_wire_decimal,
+    to_decimal,
+)
 
 #: Decimals of every shape: plain, and built from (sign, digits, exponent) so that
 #: tiny and huge exponents (the ones ``str()`` prints as ``1E-7``) show up often.
@@ -169,3 +176,51 @@ class TestParseWireDecimal:
     def test_refuses_the_rest(self, value: object) -> None:
         with pytest.raises(InvalidNumber):
             parse_wire_decimal(value, field="price")
+
+
+class TestParseWireAmount:
+    """Prices and quantities in reports: unsigned fixed-point text, or refused (row 20)."""
+
+    @pytest.mark.parametrize("text", ["0", "0.000", "61250.10", "0.005", "1" * MAX_WIRE_NUMBER_LEN])
+    def test_fixed_point_text(self, text: str) -> None:
+        assert parse_wire_amount(text, field="qty") == Decimal(text)
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "1e999999",
+            "1E+2",
+            "-0.001",
+            "+1",
+            "1.",
+            ".5",
+            " 1",
+            "1\n",
+            "NaN",
+            "\u0661",
+            "",
+            "1" * (MAX_WIRE_NUMBER_LEN + 1),
+            1,
+            1.5,
+            True,
+            None,
+            ["1"],
+        ],
+        ids=repr,
+    )
+    def test_refuses_the_rest(self, value: object) -> None:
+        with pytest.raises(InvalidNumber) as info:
+            parse_wire_amount(value, field="executedQty")
+        assert info.value.field == "executedQty"
+
+    @pytest.mark.parametrize("value", ["7" * 100_000, "1e" + "9" * 100_000, 10**4000])
+    def test_error_never_carries_a_huge_value(self, value: object) -> None:
+        with pytest.raises(InvalidNumber) as info:
+            parse_wire_amount(value, field="executedQty")
+        assert len(str(info.value)) < 120
+
+    @given(finite_decimals.filter(lambda d: d >= 0))
+    def test_reads_what_fmt_prints(self, value: Decimal) -> None:
+        text = fmt(value)
+        if len(text) <= MAX_WIRE_NUMBER_LEN:
+            assert parse_wire_amount(text, field="qty") == value

@@ -22,6 +22,7 @@ from trio_fapi.protocol.errors import (
 from trio_fapi.protocol.ids import ClientOrderId, Symbol, VenueOrderId
 from trio_fapi.protocol.wire import MalformedResponse, Outcome, VenueOrder, classify, exchange_error
 
+_ZERO = Decimal(0)
 UNKNOWN_503 = "Unknown error, please check your request or try again later."
 THROTTLED = (
     "Request throttled by system-level protection. "
@@ -321,3 +322,89 @@ class TestVenueOrderParsing:
         with pytest.raises(MalformedResponse) as info:
             VenueOrder.from_wire(payload)
         assert str(info.value).startswith("malformed response")
+
+
+class TestImpossibleAmounts:
+    """Row 20: amounts Binance would never print make the whole report malformed."""
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            pytest.param("executedQty", "1e999999", id="exponent-executed"),
+            pytest.param("executedQty", "1E-3", id="upper-exponent-executed"),
+            pytest.param("origQty", "5e-3", id="exponent-orig"),
+            pytest.param("price", "6.12501E+4", id="exponent-price"),
+            pytest.param("avgPrice", "6e4", id="exponent-avg-price"),
+            pytest.param("cumQuote", "1.2e2", id="exponent-cum-quote"),
+            pytest.param("executedQty", "-0.001", id="negative-executed"),
+            pytest.param("origQty", "-0.005", id="negative-orig"),
+            pytest.param("price", "-61250.10", id="negative-price"),
+            pytest.param("cumQuote", "-1", id="negative-cum-quote"),
+            pytest.param("executedQty", "+0.001", id="plus-sign"),
+            pytest.param("executedQty", " 0.001", id="padded"),
+            pytest.param("executedQty", "0.001\n", id="trailing-newline"),
+            pytest.param("executedQty", ".5", id="no-integer-part"),
+            pytest.param("executedQty", "0,001", id="comma"),
+            pytest.param("executedQty", "\u0661", id="non-ascii-digit"),
+            pytest.param("executedQty", "", id="empty"),
+            pytest.param("executedQty", "Infinity", id="infinity"),
+            pytest.param("executedQty", 0, id="json-int"),
+            pytest.param("origQty", "0." + "0" * 100 + "5", id="overlong"),
+        ],
+    )
+    def test_refused(self, field: str, value: object) -> None:
+        with pytest.raises(MalformedResponse) as info:
+            VenueOrder.from_wire(altered(QUERY, **{field: value}))
+        assert field in info.value.reason
+
+    @pytest.mark.parametrize(
+        ("executed", "orig"),
+        [("0.006", "0.005"), ("0.0051", "0.005"), ("1", "0.000")],
+        ids=["over", "over-by-a-fraction", "over-zero"],
+    )
+    def test_executed_beyond_original_is_refused(self, executed: str, orig: str) -> None:
+        with pytest.raises(MalformedResponse, match="executedQty is larger than origQty"):
+            VenueOrder.from_wire(altered(QUERY, executedQty=executed, origQty=orig))
+
+    def test_executed_equal_to_original_is_a_full_fill(self) -> None:
+        order = VenueOrder.from_wire(
+            altered(QUERY, status="FILLED", executedQty="0.005", cumQuote="306.25050")
+        )
+        assert order.executed_qty == order.orig_qty == Decimal("0.005")
+
+    def test_close_position_may_report_no_original_quantity(self) -> None:
+        # closePosition orders close whatever is open; Binance prints origQty "0".
+        order = VenueOrder.from_wire(altered(QUERY, origQty="0", closePosition=True))
+        assert order.executed_qty == Decimal("0.002")
+
+    def test_only_close_position_true_relaxes_the_check(self) -> None:
+        with pytest.raises(MalformedResponse):
+            VenueOrder.from_wire(altered(QUERY, origQty="0", closePosition="true"))
+
+    def test_huge_values_are_not_echoed(self) -> None:
+        huge = "9" * 100_000 + "e999999"
+        with pytest.raises(MalformedResponse) as info:
+            VenueOrder.from_wire(altered(QUERY, executedQty=huge))
+        message = str(info.value)
+        assert "executedQty" in message
+        assert len(message) < 200
+        assert "999999" not in message
+
+    def test_trailing_zeros_and_zero_are_fine(self) -> None:
+        order = VenueOrder.from_wire(
+            altered(QUERY, executedQty="0.00000", price="0", avgPrice="0.00", cumQuote="0")
+        )
+        assert (order.executed_qty, order.price, order.avg_price) == (_ZERO, _ZERO, _ZERO)
+
+    @given(
+        orig=st.decimals(min_value=0, max_value=10**6, places=3, allow_nan=False),
+        executed=st.decimals(min_value=0, max_value=10**6, places=3, allow_nan=False),
+    )
+    def test_fixed_point_amounts_parse_exactly(self, orig: Decimal, executed: Decimal) -> None:
+        payload = altered(QUERY, origQty=f"{orig:f}", executedQty=f"{executed:f}")
+        if executed > orig:
+            with pytest.raises(MalformedResponse):
+                VenueOrder.from_wire(payload)
+        else:
+            order = VenueOrder.from_wire(payload)
+            assert (order.orig_qty, order.executed_qty) == (orig, executed)

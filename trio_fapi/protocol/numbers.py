@@ -13,12 +13,25 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import InvalidNumber
 
-__all__ = ["WIRE_NUMBER", "fmt", "parse_wire_decimal", "to_decimal"]
+__all__ = [
+    "MAX_WIRE_NUMBER_LEN",
+    "WIRE_NUMBER",
+    "fmt",
+    "parse_wire_amount",
+    "parse_wire_decimal",
+    "to_decimal",
+]
 
 #: What Binance accepts for a DECIMAL parameter: plain fixed-point, no sign
 #: for quantities, no exponent, no spaces.
 WIRE_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _EXACT_TEXT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+#: What Binance prints for a price or quantity in a report: unsigned fixed-point.
+_AMOUNT_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+#: Longer than any price, quantity or quote amount Binance prints (about 20
+#: characters); longer text is hostile or broken, and is refused before Decimal
+#: spends time on it.
+MAX_WIRE_NUMBER_LEN = 64
 
 
 def to_decimal(value: object, *, field: str, positive: bool = True) -> Decimal:
@@ -100,3 +113,48 @@ def parse_wire_decimal(value: object, *, field: str) -> Decimal:
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
     raise InvalidNumber(field=field, value=repr(value), reason="expected a numeric string")
+
+
+def parse_wire_amount(value: object, *, field: str) -> Decimal:
+    """Parse a price or quantity from an order report: unsigned fixed-point text only.
+
+    Binance prints every amount of an order as a plain string such as
+    ``"0.005"``. Anything else in that place (``"1e999999"``, ``"-0.002"``, a JSON
+    number, 10 kB of digits) did not come from a healthy matching engine, and a
+    parser that accepts it lets one corrupt body set a fill no query can undo
+    (faults.md row 20). :func:`parse_wire_decimal` stays lenient for fields that
+    are counts or may be signed.
+
+    Raises:
+        InvalidNumber: For anything but unsigned fixed-point text of at most
+            :data:`MAX_WIRE_NUMBER_LEN` characters. The error's ``value`` is a
+            short preview, never the whole input.
+    """
+    if not isinstance(value, str):
+        raise InvalidNumber(
+            field=field, value=_preview(value), reason="expected a fixed-point string"
+        )
+    if len(value) > MAX_WIRE_NUMBER_LEN:
+        raise InvalidNumber(
+            field=field,
+            value=_preview(value),
+            reason=f"longer than {MAX_WIRE_NUMBER_LEN} characters",
+        )
+    if not _AMOUNT_TEXT.fullmatch(value):
+        raise InvalidNumber(
+            field=field, value=_preview(value), reason="not an unsigned fixed-point number"
+        )
+    return Decimal(value)
+
+
+def _preview(value: object, limit: int = 24) -> str:
+    """A short description of ``value``, so an error message never carries a huge input.
+
+    Only floats, bools and ``None`` are shown whole (their repr is short); an int
+    may have thousands of digits, and a container any size.
+    """
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} chars)"
+    if value is None or isinstance(value, bool | float):
+        return repr(value)
+    return f"<{type(value).__name__}>"

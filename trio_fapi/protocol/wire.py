@@ -28,7 +28,7 @@ from .errors import (
     UnknownSymbol,
 )
 from .ids import ClientOrderId, Symbol, VenueOrderId
-from .numbers import parse_wire_decimal
+from .numbers import parse_wire_amount, parse_wire_decimal
 
 __all__ = [
     "AccountInfo",
@@ -81,7 +81,24 @@ def _dec(payload: Mapping[str, object], key: str, default: str | None = None) ->
     try:
         return parse_wire_decimal(value, field=key)
     except InvalidNumber as exc:
-        raise MalformedResponse(reason=str(exc)) from None
+        # The field and the reason, not the value: a hostile body's value can be huge.
+        raise MalformedResponse(reason=f"{key}: {exc.reason}") from None
+
+
+def _amount(payload: Mapping[str, object], key: str, default: str | None = None) -> Decimal:
+    """A price or quantity of an order report: unsigned fixed-point text only.
+
+    Binance prints these as plain strings, so exponent form, a sign, a JSON number
+    or absurdly long text means the body is not a real report. The reason names
+    the field and never repeats the value: it may be megabytes, and it is logged.
+    """
+    value = payload.get(key, default)
+    if value is None:
+        raise MalformedResponse(reason=f"missing {key}")
+    try:
+        return parse_wire_amount(value, field=key)
+    except InvalidNumber as exc:
+        raise MalformedResponse(reason=f"{key}: {exc.reason}") from None
 
 
 def _int(payload: Mapping[str, object], key: str, default: int | None = None) -> int:
@@ -129,8 +146,15 @@ class VenueOrder:
     def from_wire(cls, payload: object) -> VenueOrder:
         """Parse an order object.
 
+        Prices and quantities must be unsigned fixed-point strings, and the
+        executed quantity may not exceed the original: anything else is not a
+        report Binance would send, and trusting it could record a fill that
+        never happened (faults.md row 20).
+
         Raises:
-            MalformedResponse: Missing fields, unknown enums, floats for numbers.
+            MalformedResponse: Missing fields, unknown enums, floats, exponent
+                form, signs or overlong text for amounts, or executedQty above
+                origQty.
         """
         p = _obj(payload)
         try:
@@ -141,9 +165,14 @@ class VenueOrder:
             tif = TimeInForce(str(tif_raw)) if tif_raw else None
         except ValueError as exc:
             raise MalformedResponse(reason=str(exc)) from None
-        executed = _dec(p, "executedQty")
-        cum_quote = _dec(p, "cumQuote", "0")
-        avg = _dec(p, "avgPrice", "0")
+        orig_qty = _amount(p, "origQty")
+        executed = _amount(p, "executedQty")
+        # closePosition orders may report origQty "0": they close whatever is open.
+        if executed > orig_qty and not (orig_qty == 0 and p.get("closePosition") is True):
+            # Fills only grow, so an impossible fill folded in once could never be undone.
+            raise MalformedResponse(reason="executedQty is larger than origQty")
+        cum_quote = _amount(p, "cumQuote", "0")
+        avg = _amount(p, "avgPrice", "0")
         if avg == 0 and executed > 0 and cum_quote > 0:
             avg = cum_quote / executed
         client_id = p.get("clientOrderId")
@@ -165,8 +194,8 @@ class VenueOrder:
             side=side,
             order_type=order_type,
             time_in_force=tif,
-            price=_dec(p, "price", "0"),
-            orig_qty=_dec(p, "origQty"),
+            price=_amount(p, "price", "0"),
+            orig_qty=orig_qty,
             executed_qty=executed,
             avg_price=avg,
             cum_quote=cum_quote,
