@@ -240,6 +240,8 @@ class Executor:
         )
         self._stream = self._new_stream(transport, stream_connector)
         self._stream_scope = trio.CancelScope()
+        self._stream_done = trio.Event()
+        self._stream_started = False
 
     def _new_stream(
         self,
@@ -358,8 +360,12 @@ class Executor:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         assert self._stream is not None
-        with self._stream_scope:
-            await self._stream.run(task_status=task_status)
+        self._stream_started = True
+        try:
+            with self._stream_scope:
+                await self._stream.run(task_status=task_status)
+        finally:
+            self._stream_done.set()
 
     async def _recover_intents(self, intents: Iterable[JournaledIntent]) -> None:
         """Reconcile every unsettled journaled placement before strategies run (row 49).
@@ -421,7 +427,12 @@ class Executor:
 
     async def _drain(self) -> None:
         self._closed = True
-        self._stream_scope.cancel()  # its clean-up closes the listen key
+        if self._stream is not None:
+            # Stopped first, and waited for: its clean-up closes the listen key
+            # through the REST pool, which must still be running.
+            self._stream_scope.cancel()
+            if self._stream_started:
+                await self._stream_done.wait()
         for actor in self._actors.values():
             await actor.sender().aclose()
         for done in self._actors_done:

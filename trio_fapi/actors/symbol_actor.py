@@ -189,6 +189,7 @@ class SymbolOrderActor:
         self.stream_up = False
         self._last_trade_ms = 0
         self._fills = 0
+        self._stream_fills = 0
         self._stream_events = 0
         self._external_events = 0
         self._orders: dict[ClientOrderId, OrderRecord] = {}
@@ -434,8 +435,10 @@ class SymbolOrderActor:
                     return False
             else:
                 report = VenueOrder.from_wire(payload)
-                if not report.matches(record.client_order_id):
-                    return False
+                if not report.matches(record.client_order_id) or (
+                    record.venue_order_id is not None and report.order_id != record.venue_order_id
+                ):
+                    return False  # another order under a reused client id
         except (MalformedResponse, EngineError, ValueError):
             return False
         self._emit(record.apply_report(report))
@@ -1086,13 +1089,20 @@ class SymbolOrderActor:
         order = event.order
         self._stream_events += 1
         record = self._by_client_id(order.client_order_id)
-        if record is None or record.is_algo:
-            # Another process, a person, a liquidation: never another strategy's (row 43).
+        if (
+            record is None
+            or record.is_algo
+            or (record.venue_order_id is not None and record.venue_order_id != order.order_id)
+        ):
+            # Another process, a person, a liquidation, or another order reusing a
+            # finished order's client id: never another strategy's (row 43).
             self._external_events += 1
             return
         if order.trade_id:
             self._last_trade_ms = max(self._last_trade_ms, order.trade_time)
-        self._emit(record.apply_stream(order))
+        events = record.apply_stream(order)
+        self._stream_fills += sum(1 for e in events if isinstance(e, OrderFilled))
+        self._emit(events)
 
     def _on_algo_update(self, event: AlgoUpdate) -> None:
         algo = event.order
@@ -1124,7 +1134,7 @@ class SymbolOrderActor:
 
     async def _resync_job(self, cmd: Resync) -> None:
         """Reconcile everything a stream gap may have hidden (row 39)."""
-        before = self._fills
+        before = self._fills - self._stream_fills
         try:
             await self._reconcile()
             for record in list(self._orders.values()):
@@ -1133,7 +1143,8 @@ class SymbolOrderActor:
                     await self._look_up(record, lane=Lane.QUERY, once=True)
             await self._recover_trades()
         finally:
-            cmd.reply_to.send(self._fills - before)
+            # Fills the stream itself delivered meanwhile were not recovered.
+            cmd.reply_to.send(self._fills - self._stream_fills - before)
 
     async def _recover_trades(self) -> None:
         """Read ``userTrades`` since the last applied trade (with overlap); apply new ones once."""

@@ -193,8 +193,10 @@ class UserStream:
             while True:
                 connected_for: float | None = None
                 try:
-                    if self._key is None:
-                        await self._create_key()
+                    # Every (re)connect starts with POST: it returns the active key
+                    # (extended) or a new one, so a key that lapsed unseen while the
+                    # stream was down is replaced, never retried forever (row 40).
+                    await self._create_key()
                     started = trio.current_time()
                     try:
                         await self._serve()
@@ -319,6 +321,8 @@ class UserStream:
                     )
                 )
             case ListenKeyExpired():
+                if self._key is not None and not event.concerns(self._key):
+                    return  # a replayed expiry of an earlier key (row 38)
                 raise _Reconnect("listenKeyExpired", new_key=True, backoff=False)
             case UnknownEvent():
                 self._stats["unknown"] += 1

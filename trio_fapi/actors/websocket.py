@@ -18,6 +18,7 @@ trio-websocket's own log records.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -151,8 +152,12 @@ class WebSocketConnector:
                 try:
                     yield _Connection(ws)
                 finally:
-                    with trio.CancelScope(shield=True), trio.move_on_after(2.0):
-                        await ws.aclose()
+                    if trio.current_effective_deadline() != -math.inf:
+                        # A close handshake needs the reader task, which a
+                        # cancellation has already stopped: then the socket
+                        # is simply closed below.
+                        with trio.CancelScope(shield=True), trio.move_on_after(2.0):
+                            await ws.aclose()
                     nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):

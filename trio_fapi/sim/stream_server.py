@@ -50,14 +50,18 @@ async def serve_stream(
         return
     try:
         await send({"type": "websocket.accept"})
+        client_gone = trio.Event()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_watch_client, hub, session, receive)
+            nursery.start_soon(_watch_client, hub, session, receive, client_gone)
             nursery.start_soon(_pump, session, send)
             # Watched apart from the pump, which may be stuck sending to a
             # client that stopped reading when the hub drops it as too slow.
             reason = await session.wait_closed()
-            with trio.move_on_after(_CLOSE_GRACE_S):
-                await send({"type": "websocket.close", "code": _GOING_AWAY, "reason": reason})
+            if not client_gone.is_set():
+                # The server ends it. When the client closed first, the server
+                # answers its close frame by returning, with no close of its own.
+                with trio.move_on_after(_CLOSE_GRACE_S):
+                    await send({"type": "websocket.close", "code": _GOING_AWAY, "reason": reason})
             nursery.cancel_scope.cancel()
     finally:
         hub.release(session)
@@ -73,8 +77,11 @@ async def _pump(session: StreamSession, send: _Send) -> None:
         return
 
 
-async def _watch_client(hub: UserStreamHub, session: StreamSession, receive: _Receive) -> None:
+async def _watch_client(
+    hub: UserStreamHub, session: StreamSession, receive: _Receive, gone: trio.Event
+) -> None:
     """Read (and ignore) what the client sends, until it goes away."""
     while (await receive())["type"] != "websocket.disconnect":
         pass
+    gone.set()
     hub.release(session)
