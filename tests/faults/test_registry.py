@@ -9,67 +9,21 @@ every row-scenario file, to find tests the registry forgot).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from pathlib import Path
 
-import attrs
-import pytest
+from tests.registry_support import ROOT, Collected, collect, matches
 
 from .registry import PLANNED, REGISTRY, ROWS
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-
-
-@attrs.frozen(kw_only=True)
-class Collected:
-    """What pytest collected: each node id, whether it is an expected failure, its docstring."""
-
-    exit_code: int
-    xfail: dict[str, bool]
-    docs: dict[str, str]
-
-
-class _Recorder:
-    """A pytest plugin that keeps the collected items."""
-
-    def __init__(self) -> None:
-        self.items: list[pytest.Item] = []
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Remember every item."""
-        self.items = list(session.items)
 
 
 @functools.cache
 def collected() -> Collected:
-    """Collect the registry's files (and every row-scenario file) in-process."""
+    """Collect the registry's files (and the row scenarios) in-process."""
     files = {entry.split("::")[0] for row in REGISTRY.values() for entry in row.tests}
     files |= {str(p.relative_to(ROOT)) for p in HERE.glob("test_rows_*.py")}
-    recorder = _Recorder()
-    exit_code = pytest.main(
-        [
-            "--collect-only",
-            "-qq",
-            # The outer run already imported (and rewrote) everything it needs.
-            "--assert=plain",
-            f"--rootdir={ROOT}",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            *sorted(str(ROOT / f) for f in files),
-        ],
-        plugins=[recorder],
-    )
-    return Collected(
-        exit_code=int(exit_code),
-        xfail={i.nodeid: i.get_closest_marker("xfail") is not None for i in recorder.items},
-        docs={i.nodeid: (getattr(i, "obj", None).__doc__ or "").strip() for i in recorder.items},
-    )
-
-
-def matches(entry: str, node_ids: Iterable[str]) -> list[str]:
-    """Collected node ids an entry stands for (all parametrizations when it has none)."""
-    return [n for n in node_ids if n == entry or n.startswith(f"{entry}[")]
+    return collect(files)
 
 
 def test_every_row_in_scope_has_an_entry() -> None:

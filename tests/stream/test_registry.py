@@ -8,36 +8,12 @@ registry's files are collected in-process, once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from pathlib import Path
 
-import attrs
-import pytest
+from tests.registry_support import Collected, collect, matches
 
 from .registry import REGISTRY, ROWS
 
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = "tests/stream/test_rows.py"
-
-
-@attrs.frozen(kw_only=True)
-class Collected:
-    """What pytest collected: each node id, whether it is an expected failure, its docstring."""
-
-    exit_code: int
-    xfail: dict[str, bool]
-    docs: dict[str, str]
-
-
-class _Recorder:
-    """A pytest plugin that keeps the collected items."""
-
-    def __init__(self) -> None:
-        self.items: list[pytest.Item] = []
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Remember every item."""
-        self.items = list(session.items)
 
 
 @functools.cache
@@ -45,29 +21,7 @@ def collected() -> Collected:
     """Collect the registry's files (and the row scenarios) in-process."""
     files = {entry.split("::")[0] for row in REGISTRY.values() for entry in row.tests}
     files.add(SCENARIOS)
-    recorder = _Recorder()
-    exit_code = pytest.main(
-        [
-            "--collect-only",
-            "-qq",
-            "--assert=plain",  # the outer run already imported (and rewrote) these modules
-            f"--rootdir={ROOT}",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            *sorted(str(ROOT / f) for f in files),
-        ],
-        plugins=[recorder],
-    )
-    return Collected(
-        exit_code=int(exit_code),
-        xfail={i.nodeid: i.get_closest_marker("xfail") is not None for i in recorder.items},
-        docs={i.nodeid: (getattr(i, "obj", None).__doc__ or "").strip() for i in recorder.items},
-    )
-
-
-def matches(entry: str, node_ids: Iterable[str]) -> list[str]:
-    """Collected node ids an entry stands for (all parametrizations when it has none)."""
-    return [n for n in node_ids if n == entry or n.startswith(f"{entry}[")]
+    return collect(files)
 
 
 def test_every_stream_row_has_an_entry() -> None:
