@@ -31,10 +31,15 @@ def _status_count(sim: SimHandle, status: str) -> int:
     return int(statuses.get(status, 0))
 
 
-async def _to_minute_boundary(sim: SimHandle) -> float:
-    """Sleep to the next whole minute of the server clock; return that trio time."""
-    await trio.sleep((60_000 - sim.now_ms() % 60_000) / 1000)
-    assert sim.now_ms() % 60_000 == 0
+async def _to_minute_boundary(ex: Executor) -> float:
+    """Sleep to the next whole minute of the engine's server clock; return that trio time.
+
+    The engine's windows are aligned on its estimate of the exchange's clock,
+    which may differ from the simulator's by a rounding millisecond: counting
+    from the simulator's minute would then put a window edge 1 ms off.
+    """
+    await trio.sleep((60_000 - ex.server_now_ms() % 60_000) / 1000)
+    assert ex.server_now_ms() % 60_000 == 0
     return trio.current_time()
 
 
@@ -44,7 +49,7 @@ class TestBurst:
     ) -> None:
         async with engine(STILL, order_deadline_s=120) as (sim, ex):
             price = await below_market(ex)
-            t0 = await _to_minute_boundary(sim)
+            t0 = await _to_minute_boundary(ex)
             acked: list[tuple[float, str]] = []
 
             async def strategy(name: str) -> None:
@@ -88,7 +93,7 @@ class TestFairness:
         window is the limiter's choice, not whoever asked first.
         """
         price = await below_market(ex)
-        t0 = await _to_minute_boundary(sim)
+        t0 = await _to_minute_boundary(ex)
         end = t0 + 60
         granted: Counter[str] = Counter()
 
@@ -147,7 +152,7 @@ class TestPriority:
         ):
             price = await below_market(ex)
             resting = await ex.place_order(OrderRequest.limit("BTCUSDT", "BUY", "0.002", price))
-            await _to_minute_boundary(sim)
+            await _to_minute_boundary(ex)
             done = trio.Event()
 
             async def flood() -> None:
@@ -179,7 +184,7 @@ class TestServerIsTheAuthority:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         async with engine(STILL, order_deadline_s=120, poll_interval_s=3600) as (sim, ex):
-            t0 = await _to_minute_boundary(sim)
+            t0 = await _to_minute_boundary(ex)
             # Another process on the same IP spends almost the whole minute.
             async with httpx.AsyncClient(transport=sim.transport, base_url=sim.base_url) as other:
                 for _ in range(119):
@@ -285,11 +290,11 @@ class TestSplitLimits:
     async def test_a_process_uses_only_its_fraction_of_the_limits(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        async with engine(STILL, order_deadline_s=120, rate_limit_fraction=0.5) as (sim, ex):
+        async with engine(STILL, order_deadline_s=120, rate_limit_fraction=0.5) as (_sim, ex):
             limits = {w.name: w.limit for w in ex.statistics().limiter.windows}
             assert limits == {"weight_1m": 1200, "orders_10s": 150, "orders_1m": 600}
             price = await below_market(ex)
-            t0 = await _to_minute_boundary(sim)
+            t0 = await _to_minute_boundary(ex)
             times: list[float] = []
 
             async def one() -> None:

@@ -447,6 +447,13 @@ class Executor:
         """The tag that prefixes this run's client order ids."""
         return self._session
 
+    def server_now_ms(self) -> int:
+        """The exchange's clock as this engine estimates it (no I/O).
+
+        Rate-limit windows and signed timestamps use this clock.
+        """
+        return self._server_ms()
+
     async def sync_clock(self) -> int:
         """Measure the server clock offset now (median of round-trip midpoints).
 
