@@ -1,8 +1,9 @@
-"""Keep signatures and listen keys out of httpx's log lines.
+"""Keep signatures and listen keys out of httpx's and trio-websocket's log lines.
 
 httpx logs every request line at INFO, signed query string included (faults.md
-row 63). A filter on the ``httpx`` logger rewrites such records before any
-handler sees them; the pool installs it once, idempotently.
+row 63); trio-websocket logs stream URLs, whose path is ``/ws/<listenKey>``
+(row 64). A filter on those loggers rewrites such records before any handler
+sees them; the pool and the stream connector install it once, idempotently.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ __all__ = ["install_log_redaction", "redact"]
 _SECRET_PARAMS = re.compile(
     r"(signature|listenKey|X-MBX-APIKEY)([=:]\s*)[^&\s\"',]+", re.IGNORECASE
 )
-_LOGGERS = ("httpx", "httpcore")
+#: A stream URL's path carries the listen key: ``.../ws/<listenKey>``.
+_KEY_IN_PATH = re.compile(r"(/ws)(/)[^/?&\s\"',]+")
+_LOGGERS = ("httpx", "httpcore", "trio-websocket")
 
 
 def redact(text: str) -> str:
     """``text`` with signature, listen key and API-key values masked."""
-    return _SECRET_PARAMS.sub(r"\1\2***", text)
+    return _KEY_IN_PATH.sub(r"\1\2***", _SECRET_PARAMS.sub(r"\1\2***", text))
 
 
 class _RedactFilter(logging.Filter):
@@ -36,7 +39,7 @@ _FILTER = _RedactFilter()
 
 
 def install_log_redaction() -> None:
-    """Attach the redacting filter to httpx's and httpcore's loggers (once)."""
+    """Attach the redacting filter to the HTTP and WebSocket libraries' loggers (once)."""
     for name in _LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

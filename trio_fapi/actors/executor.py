@@ -372,12 +372,17 @@ class Executor:
 
         Each is queried by client order id and adopted as it stands on the
         exchange; one that never landed is proven absent after its window.
-        Nothing journaled is ever sent again.
+        Nothing journaled is ever sent again. An unsettled modification settles
+        with its order: at once if the order's placement is already settled.
         """
+        assert self._journal is not None
         records: dict[Symbol, list[OrderRecord]] = {}
+        by_id: dict[ClientOrderId, OrderRecord] = {}
+        modifies: list[JournaledIntent] = []
         for intent in intents:
             if intent.intent.kind not in _PLACEMENTS:
-                continue  # a modify's order is reconciled through its placement
+                modifies.append(intent)
+                continue
             try:
                 request = OrderRequest.from_params(dict(intent.intent.params))
             except InvalidOrder as exc:
@@ -393,6 +398,15 @@ class Executor:
             if intent.state is IntentState.ACKNOWLEDGED:
                 record.status = OrderStatus.NEW
             records.setdefault(request.symbol, []).append(record)
+            by_id[record.client_order_id] = record
+        for modify in modifies:
+            owner = by_id.get(modify.intent.client_order_id)
+            if owner is not None:
+                owner.open_modifies.append(modify.intent_id)
+            else:
+                await self._journal.record_outcome(
+                    modify.intent_id, IntentState.TERMINAL, detail="its order was settled"
+                )
         for symbol, adopted in records.items():
             await self._actor(symbol, adopt=adopted)
         bound = self.config.unknown_resolution_s + self.config.order_deadline_s
@@ -515,9 +529,9 @@ class Executor:
         async with self._actor_lock:
             actor = self._actors.get(symbol)
             if actor is None:
+                self.rules(symbol)  # an unknown symbol gets no actor: UnknownSymbol
                 actor = SymbolOrderActor(
                     symbol=symbol,
-                    rules=self.rules(symbol),
                     requester=self._new_requester(),
                     publish=self._bus.publish,
                     config=self._actor_config,
@@ -534,9 +548,11 @@ class Executor:
                 for record in adopt:
                     actor.adopt(record)
                 done = trio.Event()
-                await self._nursery.start(self._supervise, actor, done)
+                # Registered before it starts: a crash right after start replaces
+                # the entry with the successor, which must not be overwritten.
                 self._actors[symbol] = actor
                 self._actors_done.append(done)
+                await self._nursery.start(self._supervise, actor, done)
             return actor
 
     async def _supervise(
@@ -574,8 +590,9 @@ class Executor:
     async def _ask(self, symbol: Symbol, cmd: OrderCommand) -> None:
         if self._closed:
             raise EngineClosed()
-        if self._halt.error is not None:
-            raise self._halt.error
+        halted = self._halt.error
+        if halted is not None:
+            raise halted
         actor = await self._actor(symbol)
         with trio.move_on_at(cmd.deadline) as scope:
             await actor.sender().send(cmd)
@@ -848,7 +865,8 @@ class Executor:
         async with trio.open_nursery() as nursery:
             for symbol, indexes in by_symbol.items():
                 nursery.start_soon(one_symbol, symbol, indexes)
-        return [r if r is not None else EngineClosed() for r in results]
+        assert all(r is not None for r in results)  # each one a refusal or a batch answer
+        return [r for r in results if r is not None]
 
     async def cancel_orders(
         self,
@@ -911,24 +929,15 @@ class Executor:
         )
         qty = to_decimal(quantity, field="quantity")
         new_price = to_decimal(price, field="price")
-        actor = await self._actor(sym)
-        record = actor.order(cid)
+        actor = self._actors.get(sym)
+        record = actor.order(cid) if actor is not None else None
         if record is not None and record.strategy == strategy:
             if record.request.order_type is not OrderType.LIMIT:
                 raise InvalidCombination(
                     reason=f"only LIMIT orders can be modified, not {record.request.order_type}"
                 )
             await self._validate_with_mark(
-                OrderRequest.limit(
-                    sym,
-                    record.request.side,
-                    qty,
-                    new_price,
-                    time_in_force=record.request.time_in_force or "GTC",
-                    reduce_only=record.request.reduce_only,
-                    position_side=record.request.position_side,
-                    good_till_date=record.request.good_till_date,
-                )
+                attrs.evolve(record.request, quantity=qty, price=new_price)
             )
         slot: OneShot[OrderReply] = OneShot()
         cmd = ModifyOrder(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 
+import attrs
+
 from trio_fapi.protocol.codes import BinanceErrorCode
 from trio_fapi.protocol.endpoints import Endpoint, Security
 from trio_fapi.protocol.errors import ExchangeError, TradingHalted
@@ -36,18 +38,21 @@ class AccountHalt:
 
     def __init__(self) -> None:
         self._error: TradingHalted | None = None
-        self.trips = 0
 
     @property
     def error(self) -> TradingHalted | None:
-        """The refusal that halted trading, or ``None`` while trading."""
-        return self._error
+        """The refusal that halted trading (a fresh copy to raise), or ``None``.
+
+        A copy each time: raising one shared exception object again and again
+        would chain every raise's traceback onto it.
+        """
+        return None if self._error is None else attrs.evolve(self._error)
 
     def refuse(self, endpoint: Endpoint) -> TradingHalted | None:
         """The error to answer ``endpoint`` with, if it needs the key and trading is halted."""
-        if self._error is None or endpoint.security in (Security.NONE, Security.MARKET_DATA):
+        if endpoint.security in (Security.NONE, Security.MARKET_DATA):
             return None
-        return self._error
+        return self.error
 
     def observe(self, error: ExchangeError) -> None:
         """Halt if ``error`` says the key is refused."""
@@ -56,7 +61,6 @@ class AccountHalt:
         self._error = TradingHalted(
             http_status=error.http_status, code=error.code, msg=error.msg, path=error.path
         )
-        self.trips += 1
         log.critical("trading halted: %s", self._error)
 
     def resume(self) -> None:

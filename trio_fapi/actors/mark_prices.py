@@ -9,6 +9,7 @@ configured age at the moment an order needs it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ class MarkPrices:
         self._fetch = fetch
         self._max_age_s = max_age_s
         self._marks: dict[str, tuple[Decimal, float]] = {}
+        self._fetching: dict[str, trio.Lock] = defaultdict(trio.Lock)
 
     async def load_all(self) -> None:
         """Load every symbol's mark (one request)."""
@@ -52,10 +54,15 @@ class MarkPrices:
         mark = self.cached(symbol)
         if mark is not None:
             return mark
-        try:
-            self._store(await self._fetch({"symbol": symbol.value}))
-        except EngineError:
-            return None
+        # One fetch per symbol at a time: concurrent orders wait for it and share it.
+        async with self._fetching[symbol.value]:
+            mark = self.cached(symbol)
+            if mark is not None:
+                return mark
+            try:
+                self._store(await self._fetch({"symbol": symbol.value}))
+            except EngineError:
+                return None
         return self.cached(symbol)
 
     def _store(self, payload: object) -> None:

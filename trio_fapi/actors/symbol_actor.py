@@ -44,11 +44,11 @@ from trio_fapi.protocol.errors import (
     EngineError,
     ExchangeError,
     InvalidClientOrderId,
+    InvalidCombination,
     NotFound,
     OutcomeUnknown,
     Overloaded,
 )
-from trio_fapi.protocol.filters import SymbolRules
 from trio_fapi.protocol.ids import ClientOrderId, Symbol
 from trio_fapi.protocol.journal_records import IntentKind, IntentState, JournalError
 from trio_fapi.protocol.messages import (
@@ -113,6 +113,9 @@ _MODIFIABLE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 STREAM_INBOX_SIZE = 1024
 #: How far before the last applied trade ``userTrades`` is read again after a gap.
 TRADE_OVERLAP_MS = 60_000
+#: ``userTrades`` page size (Binance's maximum), and the most pages read per resync.
+_TRADE_PAGE = 1000
+_MAX_TRADE_PAGES = 10
 
 
 @attrs.frozen(kw_only=True)
@@ -165,7 +168,6 @@ class SymbolOrderActor:
         self,
         *,
         symbol: Symbol,
-        rules: SymbolRules,
         requester: Requester,
         publish: Callable[[OrderEvent], None],
         config: OrderActorConfig,
@@ -176,7 +178,6 @@ class SymbolOrderActor:
         stream_inbox: _StreamInbox | None = None,
     ) -> None:
         self.symbol = symbol
-        self._rules = rules
         self._requester = requester
         self._publish = publish
         self._config = config
@@ -186,14 +187,12 @@ class SymbolOrderActor:
         self._stream_send, self._stream_inbox = stream_inbox or trio.open_memory_channel[
             StreamItem
         ](STREAM_INBOX_SIZE)
-        self.stream_up = False
+        self._stream_up = False
+        self._poll_nap = trio.CancelScope()
         self._last_trade_ms = 0
-        self._fills = 0
-        self._stream_fills = 0
         self._stream_events = 0
         self._external_events = 0
         self._orders: dict[ClientOrderId, OrderRecord] = {}
-        self._claimed: set[ClientOrderId] = set()
         self._in_flight = 0
         self._on_live = on_live
         #: Orders that may be on the book (not terminal); feeds the dead-man switch.
@@ -214,7 +213,6 @@ class SymbolOrderActor:
         """
         new = SymbolOrderActor(
             symbol=self.symbol,
-            rules=self._rules,
             requester=requester,
             publish=self._publish,
             config=self._config,
@@ -224,7 +222,7 @@ class SymbolOrderActor:
             inbox=(self._send, self._inbox),
             stream_inbox=(self._stream_send, self._stream_inbox),
         )
-        new.stream_up = self.stream_up
+        new._stream_up = self._stream_up
         new._last_trade_ms = self._last_trade_ms
         new._orders = self._orders
         new._maybe_live = self._maybe_live
@@ -246,6 +244,17 @@ class SymbolOrderActor:
     def sender(self) -> trio.MemorySendChannel[OrderCommand]:
         """The actor's inbox (one handle; the executor owns it)."""
         return self._send
+
+    @property
+    def stream_up(self) -> bool:
+        """Whether the user-data stream is up and reconciled (polling is then slow)."""
+        return self._stream_up
+
+    @stream_up.setter
+    def stream_up(self, up: bool) -> None:
+        if up != self._stream_up:
+            self._stream_up = up
+            self._poll_nap.cancel()  # the pause in progress was chosen for the old state
 
     def stream_sender(self) -> trio.MemorySendChannel[StreamItem]:
         """Where the stream actor delivers this symbol's order events."""
@@ -304,32 +313,30 @@ class SymbolOrderActor:
                 self._in_flight += 1
                 nursery.start_soon(self._cancel_batch_job, cmd)
 
-    def _claim(self, request: OrderRequest) -> OrderFailed | None:
-        """Refuse a caller's own id that an unfinished order holds; else reserve it."""
+    def _refuse_reuse(self, request: OrderRequest) -> OrderFailed | None:
+        """Refuse a caller's own id while an unfinished order holds it."""
         cid = request.client_order_id
-        if cid is None:
+        existing = self._orders.get(cid) if cid is not None else None
+        if cid is None or existing is None or existing.status.is_terminal:
             return None
-        existing = self._orders.get(cid)
-        if cid in self._claimed or (existing is not None and not existing.status.is_terminal):
-            return OrderFailed(
-                error=InvalidClientOrderId(
-                    value=cid.value, reason="already in use by an order that is not done"
-                ),
-                order=existing.snapshot() if existing is not None else None,
-            )
-        self._claimed.add(cid)
-        return None
+        return OrderFailed(
+            error=InvalidClientOrderId(
+                value=cid.value, reason="already in use by an order that is not done"
+            ),
+            order=existing.snapshot(),
+        )
 
     def _on_place(self, cmd: PlaceOrder, nursery: trio.Nursery) -> None:
         if self._in_flight >= self._config.max_in_flight:
             cmd.reply_to.send(OrderFailed(error=Overloaded(queue=f"{self.symbol} order actor")))
             return
-        refusal = self._claim(cmd.request)
+        refusal = self._refuse_reuse(cmd.request)
         if refusal is not None:
             cmd.reply_to.send(refusal)
             return
         self._in_flight += 1
-        nursery.start_soon(self._place_job, cmd)
+        # A caller's own id is registered now, so the next command can find it.
+        nursery.start_soon(self._place_job, cmd, self._record_for_own_id(cmd.strategy, cmd.request))
 
     def _on_place_batch(self, cmd: PlaceBatch, nursery: trio.Nursery) -> None:
         if self._in_flight + len(cmd.requests) > self._config.max_in_flight:
@@ -337,7 +344,11 @@ class SymbolOrderActor:
             cmd.reply_to.send(BatchDone(results=tuple(error for _ in cmd.requests)))
             return
         self._in_flight += len(cmd.requests)
-        nursery.start_soon(self._place_batch_job, cmd)
+        slots: list[OrderRecord | OrderReply | None] = []
+        for request in cmd.requests:
+            refusal = self._refuse_reuse(request)
+            slots.append(refusal or self._record_for_own_id(cmd.strategy, request))
+        nursery.start_soon(self._place_batch_job, cmd, slots)
 
     def _find(self, strategy: str, cid: ClientOrderId) -> OrderRecord | None:
         record = self._orders.get(cid)
@@ -364,15 +375,26 @@ class SymbolOrderActor:
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _register(self, strategy: str, request: OrderRequest) -> OrderRecord:
-        """Give the request its id and a record; publish that it was submitted."""
+    def _record_for_own_id(self, strategy: str, request: OrderRequest) -> OrderRecord | None:
+        """The record of a request that carries the caller's own id (``None`` otherwise)."""
         cid = request.client_order_id
-        if cid is None:
-            while True:
-                cid, _ = await self._ids.next(strategy)
-                if cid not in self._orders and cid not in self._claimed:
-                    break
-        self._claimed.discard(cid)
+        return None if cid is None else self._new_record(strategy, request, cid)
+
+    async def _register(self, strategy: str, request: OrderRequest) -> OrderRecord:
+        """Give a request without an id the next derived one, and a record.
+
+        Raises:
+            EngineError: No id could be had (the journal refused a new block).
+        """
+        while True:
+            cid, _ = await self._ids.next(strategy)
+            if cid not in self._orders:
+                return self._new_record(strategy, request, cid)
+
+    def _new_record(
+        self, strategy: str, request: OrderRequest, cid: ClientOrderId
+    ) -> OrderRecord:
+        """Create and own the record; publish that the order was submitted."""
         record = OrderRecord(
             strategy=strategy, request=request.with_client_order_id(cid), client_order_id=cid
         )
@@ -384,16 +406,16 @@ class SymbolOrderActor:
         self._publish(OrderSubmitted(order=record.snapshot()))
         return record
 
-    def _emit(self, events: list[OrderEvent]) -> None:
+    def _emit(self, events: list[OrderEvent]) -> int:
+        """Publish ``events``; return how many were fills."""
         for event in events:
             self._publish(event)
-            if isinstance(event, OrderFilled):
-                self._fills += 1
             if event.order.status.is_terminal:
                 record = self._orders.get(event.order.client_order_id)
                 if record is not None:
                     self._note(record)
         self._sync_live()
+        return sum(1 for event in events if isinstance(event, OrderFilled))
 
     def _sync_live(self) -> None:
         """Tell the dead-man switch when the symbol gains or loses its last live order."""
@@ -427,22 +449,25 @@ class SymbolOrderActor:
 
     def _apply(self, record: OrderRecord, payload: object) -> bool:
         """Apply a report body; return False when it does not parse or match."""
+        return self._apply_counting(record, payload) is not None
+
+    def _apply_counting(self, record: OrderRecord, payload: object) -> int | None:
+        """Apply a report body; the fills it revealed, or ``None`` if it was not applied."""
         try:
             report: VenueOrder | AlgoOrder
             if record.is_algo:
                 report = AlgoOrder.from_wire(payload)
                 if report.client_algo_id != record.client_order_id.value:
-                    return False
+                    return None
             else:
                 report = VenueOrder.from_wire(payload)
                 if not report.matches(record.client_order_id) or (
                     record.venue_order_id is not None and report.order_id != record.venue_order_id
                 ):
-                    return False  # another order under a reused client id
+                    return None  # another order under a reused client id
         except (MalformedResponse, EngineError, ValueError):
-            return False
-        self._emit(record.apply_report(report))
-        return True
+            return None
+        return self._emit(record.apply_report(report))
 
     def _id_params(self, record: OrderRecord) -> dict[str, str]:
         if record.is_algo:
@@ -494,27 +519,29 @@ class SymbolOrderActor:
         )
         return written.intent_id
 
-    def _note(self, record: OrderRecord, *, intent_id: int | None = None) -> None:
-        """Record in the journal, in the background, where an order's intent stands."""
-        target = record.intent_id if intent_id is None else intent_id
-        if self._journal is None or target is None or self._nursery is None:
+    def _note(self, record: OrderRecord) -> None:
+        """Record in the journal, in the background, where an order's placement stands.
+
+        When the order is done, MODIFY intents left unknown are settled with it.
+        """
+        intent_id = record.intent_id
+        if self._journal is None or intent_id is None or self._nursery is None:
             return
         if record.status.is_terminal:
-            if record.journaled_terminal and intent_id is None:
+            if record.journaled_terminal:
                 return
+            record.journaled_terminal = True
             state = IntentState.TERMINAL
-            if intent_id is None:
-                record.journaled_terminal = True
-                modifies, record.open_modifies = record.open_modifies, []
-                for modify in modifies:
-                    self._nursery.start_soon(self._write_note, modify, state, record)
+            modifies, record.open_modifies = record.open_modifies, []
+            for modify in modifies:
+                self._nursery.start_soon(self._write_note, modify, state, record)
         elif record.status in (OrderStatus.UNKNOWN, OrderStatus.UNRESOLVED):
             state = IntentState.UNKNOWN
         elif record.status is OrderStatus.PENDING_NEW:
             return
         else:
             state = IntentState.ACKNOWLEDGED
-        self._nursery.start_soon(self._write_note, target, state, record)
+        self._nursery.start_soon(self._write_note, intent_id, state, record)
 
     def _note_modify(self, record: OrderRecord, intent_id: int | None, *, known: bool) -> None:
         """Settle a MODIFY intent once its outcome is known (or its order is done)."""
@@ -543,10 +570,14 @@ class SymbolOrderActor:
 
     # -- jobs --------------------------------------------------------------------------
 
-    async def _place_job(self, cmd: PlaceOrder) -> None:
-        record: OrderRecord | None = None
+    async def _place_job(self, cmd: PlaceOrder, record: OrderRecord | None) -> None:
         try:
-            record = await self._register(cmd.strategy, cmd.request)
+            if record is None:
+                try:
+                    record = await self._register(cmd.strategy, cmd.request)
+                except EngineError as exc:  # never sent: no id could be had
+                    cmd.reply_to.send(OrderFailed(error=exc))
+                    return
             if await self._write_intent(record):
                 request = record.request
                 name = "new_algo_order" if request.is_algo else "new_order"
@@ -569,8 +600,6 @@ class SymbolOrderActor:
             self._answer_interrupted(cmd, record)
             raise
         finally:
-            if cmd.request.client_order_id is not None and record is None:
-                self._claimed.discard(cmd.request.client_order_id)
             if record is not None:
                 record.settled.set()
                 record.busy -= 1
@@ -680,17 +709,7 @@ class SymbolOrderActor:
             if not self._cancellable(record):
                 self._reply(cmd, record)
                 return
-            record.step(FsmEvent.CANCEL_REQUEST)
-            name = "cancel_algo_order" if record.is_algo else "cancel_order"
-            outcome = await self._requester.request(
-                endpoint(name),
-                self._id_params(record),
-                strategy=record.strategy,
-                lane=Lane.PRIORITY,
-                deadline=cmd.deadline,
-                idempotent=True,  # a second cancel is harmless: -2011 is read via a query
-            )
-            await self._finish_cancel(record, outcome)
+            await self._cancel_one(record, cmd.deadline)
             self._reply(cmd, record)
         except BaseException:
             self._answer_interrupted(cmd, record)
@@ -725,7 +744,8 @@ class SymbolOrderActor:
         if isinstance(outcome, ExchangeError):
             error, definitive = outcome, classify(outcome) is Outcome.REJECTED
         elif isinstance(outcome, RestFailed):
-            error, definitive = outcome.error, outcome.outcome is Outcome.REJECTED
+            # Refused, or never sent at all (halted, overloaded, out of time).
+            error, definitive = outcome.error, outcome.outcome is not Outcome.UNKNOWN
         refused = definitive and not _is_code(error, _UNKNOWN_ORDER_SENT)
         # A plain refusal leaves the order as it was: one look is enough. After
         # -2011 or an unknown outcome the order may be done: look until it shows.
@@ -749,9 +769,23 @@ class SymbolOrderActor:
     async def _modify_job(self, record: OrderRecord, cmd: ModifyOrder) -> None:
         try:
             await record.settled.wait()
-            if record.status not in _MODIFIABLE:
-                # Done (a fill won the race), unresolved, or being canceled: say so.
+            if record.status in (
+                OrderStatus.FILLED,
+                OrderStatus.UNKNOWN,
+                OrderStatus.UNRESOLVED,
+            ):
+                # A fill won the race (answered as the order is), or unresolved.
                 self._reply(cmd, record)
+                return
+            if record.status not in _MODIFIABLE:
+                cmd.reply_to.send(
+                    OrderFailed(
+                        error=InvalidCombination(
+                            reason=f"the order is {record.status}: not modified, nothing sent"
+                        ),
+                        order=record.snapshot(),
+                    )
+                )
                 return
             request = record.request
             params = {
@@ -799,23 +833,29 @@ class SymbolOrderActor:
             record.busy -= 1
             self._in_flight -= 1
 
-    async def _place_batch_job(self, cmd: PlaceBatch) -> None:
-        answers: list[OrderReply | None] = [None] * len(cmd.requests)
-        registered: list[tuple[int, OrderRecord]] = []
-        claimed: list[ClientOrderId] = []
+    async def _place_batch_job(
+        self, cmd: PlaceBatch, slots: list[OrderRecord | OrderReply | None]
+    ) -> None:
+        answers: list[OrderReply | None] = [
+            s if isinstance(s, OrderSucceeded | OrderFailed) else None for s in slots
+        ]
+        registered = [(i, s) for i, s in enumerate(slots) if isinstance(s, OrderRecord)]
         try:
-            to_send: list[OrderRecord] = []
             for index, request in enumerate(cmd.requests):
-                refusal = self._claim(request)
-                if refusal is not None:
-                    answers[index] = refusal
-                    continue
-                if request.client_order_id is not None:
-                    claimed.append(request.client_order_id)
-                record = await self._register(cmd.strategy, request)
-                registered.append((index, record))
-                if await self._write_intent(record):
-                    to_send.append(record)
+                if slots[index] is None:
+                    try:
+                        registered.append((index, await self._register(cmd.strategy, request)))
+                    except EngineError as exc:
+                        answers[index] = OrderFailed(error=exc)
+            journaled: list[bool] = [False] * len(registered)
+
+            async def journal(k: int, record: OrderRecord) -> None:
+                journaled[k] = await self._write_intent(record)
+
+            async with trio.open_nursery() as nursery:  # one group commit, not one per item
+                for k, (_, record) in enumerate(registered):
+                    nursery.start_soon(journal, k, record)
+            to_send = [r for (_, r), ok in zip(registered, journaled, strict=True) if ok]
             async with trio.open_nursery() as nursery:
                 for chunk in chunks(to_send, MAX_BATCH_PLACE):
                     nursery.start_soon(self._send_batch, chunk, cmd)
@@ -835,7 +875,6 @@ class SymbolOrderActor:
                 record.settled.set()
                 record.busy -= 1
             self._in_flight -= len(cmd.requests)
-            self._claimed.difference_update(claimed)  # those never registered
             self._sync_live()
 
     async def _send_batch(self, records: Sequence[OrderRecord], cmd: PlaceBatch) -> None:
@@ -952,6 +991,7 @@ class SymbolOrderActor:
                 nursery.start_soon(self._finish_cancel, record, item_outcome)
 
     async def _cancel_one(self, record: OrderRecord, deadline: float) -> None:
+        """Send one cancel and settle what it did."""
         record.step(FsmEvent.CANCEL_REQUEST)
         outcome = await self._requester.request(
             endpoint("cancel_algo_order" if record.is_algo else "cancel_order"),
@@ -959,7 +999,7 @@ class SymbolOrderActor:
             strategy=record.strategy,
             lane=Lane.PRIORITY,
             deadline=deadline,
-            idempotent=True,
+            idempotent=True,  # a second cancel is harmless: -2011 is read via a query
         )
         await self._finish_cancel(record, outcome)
 
@@ -1063,11 +1103,14 @@ class SymbolOrderActor:
     async def _poll_loop(self, scope: trio.CancelScope) -> None:
         with scope:
             while True:
-                await trio.sleep(
-                    self._config.stream_poll_interval_s
-                    if self.stream_up
-                    else self._config.poll_interval_s
-                )
+                with trio.CancelScope() as self._poll_nap:
+                    await trio.sleep(
+                        self._config.stream_poll_interval_s
+                        if self._stream_up
+                        else self._config.poll_interval_s
+                    )
+                if self._poll_nap.cancelled_caught:
+                    continue  # the stream went up or down: pause for the new state
                 await self._reconcile(skip_busy=True)
                 self._sync_live()
 
@@ -1100,9 +1143,7 @@ class SymbolOrderActor:
             return
         if order.trade_id:
             self._last_trade_ms = max(self._last_trade_ms, order.trade_time)
-        events = record.apply_stream(order)
-        self._stream_fills += sum(1 for e in events if isinstance(e, OrderFilled))
-        self._emit(events)
+        self._emit(record.apply_stream(order))
 
     def _on_algo_update(self, event: AlgoUpdate) -> None:
         algo = event.order
@@ -1134,55 +1175,70 @@ class SymbolOrderActor:
 
     async def _resync_job(self, cmd: Resync) -> None:
         """Reconcile everything a stream gap may have hidden (row 39)."""
-        before = self._fills - self._stream_fills
+        # Only fills that REST revealed count as recovered, not ones the stream
+        # delivered meanwhile. Orders already done cannot gain fills.
+        unsettled = [r for r in self._orders.values() if not r.status.is_terminal]
+        found = 0
         try:
-            await self._reconcile()
-            for record in list(self._orders.values()):
+            found += await self._reconcile()
+            for record in unsettled:
                 # Conditional orders are not in openOrders: look each one up.
                 if record.is_algo and not record.busy and record.status in _OPEN:
-                    await self._look_up(record, lane=Lane.QUERY, once=True)
-            await self._recover_trades()
+                    fetched = await self._fetch(record, lane=Lane.QUERY)
+                    if isinstance(fetched, RestSucceeded):
+                        found += self._apply_counting(record, fetched.payload) or 0
+            found += await self._recover_trades(unsettled)
         finally:
-            # Fills the stream itself delivered meanwhile were not recovered.
-            cmd.reply_to.send(self._fills - self._stream_fills - before)
+            cmd.reply_to.send(found)
 
-    async def _recover_trades(self) -> None:
-        """Read ``userTrades`` since the last applied trade (with overlap); apply new ones once."""
+    async def _recover_trades(self, records: Sequence[OrderRecord]) -> int:
+        """Read ``userTrades`` since the last applied trade (with overlap); apply new ones once.
+
+        Only ``records`` (the orders that were not done when the gap was found)
+        are looked for; pages are read until one comes back short. Returns the
+        fills found.
+        """
         by_venue = {
             r.venue_order_id.value: r
-            for r in self._orders.values()
+            for r in records
             if r.venue_order_id is not None and not r.is_algo
         }
-        if not by_venue:
-            return
         since = self._last_trade_ms or min(
             (r.update_time for r in by_venue.values() if r.update_time), default=0
         )
-        params = {"symbol": self.symbol.value, "limit": "1000"}
-        if since:
-            params["startTime"] = str(max(0, since - TRADE_OVERLAP_MS))
-        outcome = await self._requester.request(
-            endpoint("user_trades"),
-            params,
-            strategy="_engine",
-            lane=Lane.QUERY,
-            deadline=trio.current_time() + self._config.request_timeout_s,
-        )
-        if not isinstance(outcome, RestSucceeded) or not isinstance(outcome.payload, list):
-            return
-        for row in outcome.payload:
-            try:
-                trade = AccountTrade.from_wire(row)
-            except (MalformedResponse, EngineError, ValueError):
-                continue
-            record = by_venue.get(trade.order_id)
-            if record is None:
-                continue
-            self._last_trade_ms = max(self._last_trade_ms, trade.time)
-            self._emit(record.apply_trade(trade))
+        found = 0
+        start = max(0, since - TRADE_OVERLAP_MS) if since else None
+        for _ in range(_MAX_TRADE_PAGES if by_venue else 0):
+            params = {"symbol": self.symbol.value, "limit": str(_TRADE_PAGE)}
+            if start is not None:
+                params["startTime"] = str(start)
+            outcome = await self._requester.request(
+                endpoint("user_trades"),
+                params,
+                strategy="_engine",
+                lane=Lane.QUERY,
+                deadline=trio.current_time() + self._config.request_timeout_s,
+            )
+            if not isinstance(outcome, RestSucceeded) or not isinstance(outcome.payload, list):
+                break
+            last = start
+            for row in outcome.payload:
+                try:
+                    trade = AccountTrade.from_wire(row)
+                except (MalformedResponse, EngineError, ValueError):
+                    continue
+                last = max(last or 0, trade.time)
+                record = by_venue.get(trade.order_id)
+                if record is not None:
+                    self._last_trade_ms = max(self._last_trade_ms, trade.time)
+                    found += self._emit(record.apply_trade(trade))
+            if len(outcome.payload) < _TRADE_PAGE or last == start:
+                break
+            start = last  # trade ids already seen are skipped, so the overlap is harmless
+        return found
 
-    async def _reconcile(self, *, skip_busy: bool = False) -> None:
-        """Bring local open orders in line with the exchange's view."""
+    async def _reconcile(self, *, skip_busy: bool = False) -> int:
+        """Bring local open orders in line with the exchange's view; the fills it found."""
         tracked = [
             r
             for r in self._orders.values()
@@ -1191,7 +1247,7 @@ class SymbolOrderActor:
             and not (skip_busy and r.busy)
         ]
         if not tracked:
-            return
+            return 0
         outcome = await self._requester.request(
             endpoint("open_orders"),
             {"symbol": self.symbol.value},
@@ -1200,21 +1256,23 @@ class SymbolOrderActor:
             deadline=trio.current_time() + self._config.request_timeout_s,
         )
         if not isinstance(outcome, RestSucceeded) or not isinstance(outcome.payload, list):
-            return
+            return 0
         seen: dict[str, object] = {}
         for item in outcome.payload:
             if isinstance(item, Mapping):
                 cid = item.get("clientOrderId")
                 if isinstance(cid, str):
                     seen[cid] = item
+        found = 0
         for record in tracked:
             payload = seen.get(record.client_order_id.value)
             if payload is not None:
-                self._apply(record, payload)
+                found += self._apply_counting(record, payload) or 0
             elif not (skip_busy and record.busy):
                 fetched = await self._fetch(record, lane=Lane.QUERY)
                 if isinstance(fetched, RestSucceeded):
-                    self._apply(record, fetched.payload)
+                    found += self._apply_counting(record, fetched.payload) or 0
+        return found
 
     def statistics(self) -> SymbolStatistics:
         """Order counts by status."""

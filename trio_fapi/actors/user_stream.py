@@ -108,10 +108,9 @@ class StreamStatistics:
 
 
 class _Reconnect(Exception):
-    def __init__(self, reason: str, *, new_key: bool = False, backoff: bool = True) -> None:
+    def __init__(self, reason: str, *, backoff: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.new_key = new_key
         self.backoff = backoff
 
 
@@ -207,11 +206,8 @@ class UserStream:
                     if signal is None:
                         raise
                     self._went_down(_reason(signal))
-                    if isinstance(signal, _Reconnect):
-                        if signal.new_key:
-                            self._key = None
-                        if not signal.backoff:
-                            continue
+                    if isinstance(signal, _Reconnect) and not signal.backoff:
+                        continue
                 attempt = self._backoff.next_attempt(attempt, connected_for_s=connected_for)
                 await trio.sleep(self._backoff.delay(attempt, self._rng))
         finally:
@@ -243,13 +239,13 @@ class UserStream:
             if due.action.value == "rotate":
                 raise _Reconnect("rotating before the 24 h connection limit", backoff=False)
             if due.action.value == "renew":
-                raise _Reconnect("the listen key lapsed", new_key=True, backoff=False)
+                raise _Reconnect("the listen key lapsed", backoff=False)
             sent_at = trio.current_time()
             try:
                 await self._call("keepalive_listen_key", {})
             except ExchangeError as exc:
                 if exc.code == _KEY_NOT_FOUND:
-                    raise _Reconnect("keep-alive: no such listen key", new_key=True) from None
+                    raise _Reconnect("keep-alive: no such listen key") from None
                 log.warning("listen key keep-alive failed: %s", exc)
                 # Retried soon, well inside the key's validity; never in a hot loop
                 # (a halted account refuses every keyed call at once).
@@ -323,7 +319,7 @@ class UserStream:
             case ListenKeyExpired():
                 if self._key is not None and not event.concerns(self._key):
                     return  # a replayed expiry of an earlier key (row 38)
-                raise _Reconnect("listenKeyExpired", new_key=True, backoff=False)
+                raise _Reconnect("listenKeyExpired", backoff=False)
             case UnknownEvent():
                 self._stats["unknown"] += 1
             case _:
@@ -355,13 +351,13 @@ class UserStream:
 
     def _went_down(self, reason: str) -> None:
         log.warning("user-data stream down: %s", reason)
-        if self._down_since is None:
+        if self._down_since is None:  # a new gap, not another failed reconnect
             self._down_since = trio.current_time()
-        if self._connected or self._stats["gaps"] == 0 or self._resynced.is_set():
             self._stats["gaps"] += 1
-            self._publish(StreamGap(reason=reason, at=trio.current_time()))
+            self._publish(StreamGap(reason=reason, at=self._down_since))
         self._connected = False
-        self._resynced = trio.Event()
+        if self._resynced.is_set():
+            self._resynced = trio.Event()
         self._set_connected(False)
 
     def statistics(self) -> StreamStatistics:

@@ -11,15 +11,13 @@ The connector opens the TCP (or TLS) stream itself and hands it to
 case: trio-websocket's own ``open_websocket_url`` leaves the socket open when
 the server closes first or refuses the handshake, one file descriptor per
 reconnect. The URL carries the listen key, a secret (faults.md row 64): it is
-never put into an exception message, and a filter removes it from
-trio-websocket's own log records.
+never put into an exception message, and the engine's log filter removes it
+from trio-websocket's own log records.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +28,9 @@ import trio_websocket
 
 from trio_fapi.protocol.stream_transport import StreamClosed, StreamConnection
 
-__all__ = ["WebSocketConnector", "redact_stream_path"]
+from ._redact import install_log_redaction
+
+__all__ = ["WebSocketConnector"]
 
 _FAILURES = (
     trio_websocket.ConnectionClosed,
@@ -38,26 +38,6 @@ _FAILURES = (
     OSError,
     trio.BrokenResourceError,
 )
-_KEY_IN_PATH = re.compile(r"(/ws/|listenKey=)[^/?&\s'\"]+")
-
-
-def redact_stream_path(text: str) -> str:
-    """``text`` with any listen key in a stream path or query replaced by ``***``."""
-    return _KEY_IN_PATH.sub(r"\1***", text)
-
-
-class _RedactKeys(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_stream_path(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-logging.getLogger("trio-websocket").addFilter(_RedactKeys())
-
-
 class _Connection:
     def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
         self._ws = ws
@@ -118,6 +98,7 @@ class WebSocketConnector:
     def __init__(self, *, connect_timeout_s: float = 10.0, message_queue_size: int = 64) -> None:
         self._connect_timeout_s = connect_timeout_s
         self._queue = message_queue_size
+        install_log_redaction()
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[StreamConnection]:
