@@ -391,9 +391,7 @@ class SymbolOrderActor:
             if cid not in self._orders:
                 return self._new_record(strategy, request, cid)
 
-    def _new_record(
-        self, strategy: str, request: OrderRequest, cid: ClientOrderId
-    ) -> OrderRecord:
+    def _new_record(self, strategy: str, request: OrderRequest, cid: ClientOrderId) -> OrderRecord:
         """Create and own the record; publish that the order was submitted."""
         record = OrderRecord(
             strategy=strategy, request=request.with_client_order_id(cid), client_order_id=cid

@@ -38,6 +38,8 @@ _FAILURES = (
     OSError,
     trio.BrokenResourceError,
 )
+
+
 class _Connection:
     def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
         self._ws = ws
