@@ -13,19 +13,12 @@ A node id without ``[...]`` stands for every parametrization of that test.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from tests.registry_support import FaultRow
 
-__all__ = ["PLANNED", "REGISTRY", "ROWS", "FaultRow"]
+__all__ = ["PLANNED", "REGISTRY", "ROWS"]
 
 #: The rows issue 4 is responsible for.
 ROWS: tuple[int, ...] = (*range(8, 37), *range(45, 54))
-
-
-class FaultRow(NamedTuple):
-    """One catalogue row: what goes wrong, and where it is tested."""
-
-    summary: str
-    tests: tuple[str, ...]
 
 
 _T = "tests/faults/test_rows_transport.py"

@@ -16,6 +16,7 @@ ground truth of what the exchange applied.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -46,12 +47,15 @@ from trio_fapi.sim import (
 __all__ = [
     "BOUND_S",
     "BUSY_503",
+    "CALL_BOUND_S",
     "INTERNAL_503",
     "NEW_ORDER",
     "ORDER_PATH",
     "STILL",
+    "TRANSIENT",
     "UNKNOWN_503",
     "Answer",
+    "Calls",
     "Fail",
     "Mutate",
     "Recorder",
@@ -64,6 +68,7 @@ __all__ = [
     "assert_found_not_resent",
     "assert_resent_once",
     "binance_error",
+    "check_against_ledger",
     "errors_by_code",
     "final_state",
     "live_engine_tasks",
@@ -322,14 +327,22 @@ async def open_engine(
 async def resting_buy(
     ex: Executor,
     *,
+    side: str = "BUY",
     symbol: str = "BTCUSDT",
     qty: str = "0.002",
     ticks: int = 50,
     client_order_id: str | None = None,
 ) -> OrderRequest:
-    """A LIMIT BUY ``ticks`` below the bid: it rests, so its state changes only when told."""
-    price = await below_market(ex, symbol, ticks)
-    return OrderRequest.limit(symbol, "BUY", qty, price, client_order_id=client_order_id)
+    """A LIMIT order ``ticks`` away from the touch: it rests, so its state changes only when told.
+
+    A BUY (the default) goes below the bid, a SELL above the ask.
+    """
+    if side == "BUY":
+        price = await below_market(ex, symbol, ticks)
+    else:
+        book = await ex.book_ticker(symbol)
+        price = book.ask_price + ex.rules(symbol).price_filter.tick_size * ticks
+    return OrderRequest.limit(symbol, side, qty, price, client_order_id=client_order_id)
 
 
 _E = TypeVar("_E", bound=BaseException)
@@ -360,13 +373,46 @@ def rows_with(sim: SimHandle, client_order_id: str) -> list[dict[str, object]]:
 
 
 def assert_engine_matches_ledger(sim: SimHandle, order: OrderSnapshot) -> None:
-    """I1 and I3 for one order: one ledger row, and the engine says what it says."""
+    """I1 and I3 for one order: one ledger row, and the engine agrees on status, quantity, price."""
     rows = rows_with(sim, order.client_order_id.value)
     assert len(rows) == 1, f"{order.client_order_id}: {len(rows)} orders on the exchange"
     (row,) = rows
-    assert order.status.value == row["status"], (order.status, row["status"])
-    assert order.executed_qty == Decimal(str(row["executedQty"]))
-    assert order.avg_price == Decimal(str(row["avgPrice"]))
+    mine = (order.status.value, order.executed_qty, order.avg_price)
+    theirs = (row["status"], Decimal(str(row["executedQty"])), Decimal(str(row["avgPrice"])))
+    assert mine == theirs, f"{order.client_order_id}: engine {mine} != ledger {theirs}"
+
+
+#: Statuses an order may pass through but must not be left in once the faults heal.
+TRANSIENT = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.PENDING_CANCEL)
+
+
+def check_against_ledger(ex: Executor, sim: SimHandle) -> None:
+    """I1, I3 and I8 over a whole run, once the faults have healed and the engine reconciled.
+
+    I1: no client order id twice on the exchange. I3: every order on the
+    exchange is known to the engine, with the same status, executed quantity
+    and average price. I8: no order is left in a :data:`TRANSIENT` status, and
+    one the exchange never had ended REJECTED (proven absent) or UNRESOLVED
+    (escalated).
+    """
+    rows = ledger_orders(sim)
+    by_id = Counter(str(r["clientOrderId"]) for r in rows)
+    duplicated = [cid for cid, n in by_id.items() if n > 1]
+    assert duplicated == [], f"I1: duplicate orders on the exchange: {duplicated}"
+    engine = {o.client_order_id.value: o for o in ex.orders()}
+    for row in rows:
+        cid = str(row["clientOrderId"])
+        assert cid in engine, f"I3: {cid} is on the exchange but the engine lost it"
+        order = engine[cid]
+        mine = (order.status.value, order.executed_qty, order.avg_price)
+        theirs = (row["status"], Decimal(str(row["executedQty"])), Decimal(str(row["avgPrice"])))
+        assert mine == theirs, f"I3: {cid}: engine {mine} != ledger {theirs}"
+    for cid, order in engine.items():
+        assert order.status not in TRANSIENT, f"I8: {cid} still {order.status} after the heal"
+        if cid not in by_id:
+            assert order.status in (OrderStatus.REJECTED, OrderStatus.UNRESOLVED), (
+                f"I8: {cid} is {order.status} but the exchange never had it"
+            )
 
 
 def assert_found_not_resent(rig: Rig, order: OrderSnapshot, events: Recorder | None = None) -> None:
@@ -436,6 +482,56 @@ async def reply_of(call: Callable[[], Awaitable[OrderSnapshot]]) -> Reply:
         return await call()
     except EngineError as exc:
         return exc
+
+
+#: trio seconds one strategy call may take to answer, under any fault mix: twice
+#: the engine's ``order_deadline_s`` (30 s), which bounds a placement or a cancel,
+#: queueing and retries included.
+CALL_BOUND_S = 60.0
+
+
+@attrs.define
+class Calls:
+    """Every strategy call of a run, keyed by intent: when it started, and its answers (I2).
+
+    An ``await`` returns once, so one call cannot be answered twice; what can
+    go wrong is no answer. A call that hangs is cut off after ``bound_s`` and
+    left with no answer, which :meth:`assert_one_answer_each` reports; any
+    exception other than the engine's :class:`EngineError` is no answer
+    either, and fails the run where it is raised. (The run finishing inside
+    its ``trio.fail_after`` proves, once more, that every call returned.)
+    """
+
+    started: dict[str, float] = attrs.field(factory=dict)
+    answers: dict[str, list[Reply]] = attrs.field(factory=dict)
+
+    async def make(
+        self,
+        key: str,
+        call: Callable[[], Awaitable[OrderSnapshot]],
+        *,
+        bound_s: float = CALL_BOUND_S,
+    ) -> Reply | None:
+        """Make one call; its answer, or ``None`` when none came within ``bound_s``."""
+        assert key not in self.started, f"{key} issued twice"
+        self.started[key] = trio.current_time()
+        answers = self.answers.setdefault(key, [])
+        with trio.move_on_after(bound_s):
+            answer = await reply_of(call)
+            answers.append(answer)
+            return answer
+        return None
+
+    def assert_one_answer_each(self) -> None:
+        """I2: every call that started got exactly one answer, within its bound."""
+        assert self.started, "no call was made"
+        for key, at in self.started.items():
+            got = len(self.answers[key])
+            assert got == 1, f"I2: {key}, started at {at:.3f}, got {got} answers"
+
+    def keys(self, suffix: str) -> list[str]:
+        """The calls whose key ends with ``suffix`` (``":place"``, ``":cancel"``)."""
+        return [k for k in self.started if k.endswith(suffix)]
 
 
 def _walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:

@@ -11,63 +11,53 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from tests.registry_support import ROOT, Collected, collect, matches
+from tests.registry_support import (
+    ROOT,
+    Collected,
+    all_xfail_rows,
+    collect_registry,
+    missing_entries,
+    rows_without_tests,
+    unregistered_scenarios,
+    wrong_row_docstrings,
+)
 
 from .registry import PLANNED, REGISTRY, ROWS
 
 HERE = Path(__file__).resolve().parent
+#: Where the row scenarios live: every test under it must be registered.
+SCENARIOS = "tests/faults/test_rows_"
 
 
 @functools.cache
 def collected() -> Collected:
     """Collect the registry's files (and the row scenarios) in-process."""
-    files = {entry.split("::")[0] for row in REGISTRY.values() for entry in row.tests}
-    files |= {str(p.relative_to(ROOT)) for p in HERE.glob("test_rows_*.py")}
-    return collect(files)
+    return collect_registry(
+        REGISTRY, *(str(p.relative_to(ROOT)) for p in HERE.glob("test_rows_*.py"))
+    )
 
 
 def test_every_row_in_scope_has_an_entry() -> None:
     """Rows 8-36 and 45-53 each name at least one test and say what the row is."""
     assert sorted(REGISTRY) == sorted(ROWS)
-    for row in ROWS:
-        assert REGISTRY[row].summary.strip(), f"row {row} has no summary"
-        assert REGISTRY[row].tests, f"row {row} has no test"
+    assert rows_without_tests(REGISTRY, ROWS) == []
 
 
 def test_every_entry_names_a_collected_test() -> None:
     """A renamed or deleted test cannot keep counting as coverage."""
     found = collected()
     assert found.exit_code == 0, "collecting the registry's files failed"
-    missing = [
-        (row, entry)
-        for row, fault in sorted(REGISTRY.items())
-        for entry in fault.tests
-        if not matches(entry, found.xfail)
-    ]
-    assert missing == []
+    assert missing_entries(REGISTRY, found) == []
 
 
 def test_every_row_scenario_is_registered() -> None:
     """A scenario in ``test_rows_*.py`` that the registry forgot is coverage nobody counts."""
-    registered = {
-        node
-        for fault in REGISTRY.values()
-        for entry in fault.tests
-        for node in matches(entry, collected().xfail)
-    }
-    scenarios = [n for n in collected().xfail if n.startswith("tests/faults/test_rows_")]
-    assert scenarios
-    assert sorted(set(scenarios) - registered) == []
+    assert unregistered_scenarios(REGISTRY, collected(), SCENARIOS) == []
 
 
 def test_row_scenarios_say_which_row_they_prove() -> None:
     """Each scenario's docstring starts with "Row N:" for a row it is registered under."""
-    docs = collected().docs
-    for row, fault in REGISTRY.items():
-        for entry in fault.tests:
-            for node in matches(entry, docs):
-                if node.startswith("tests/faults/test_rows_"):
-                    assert docs[node].startswith(f"Row {row}:"), node
+    assert wrong_row_docstrings(REGISTRY, collected(), SCENARIOS) == []
 
 
 def test_planned_rows_are_the_rows_without_a_passing_test() -> None:
@@ -77,10 +67,4 @@ def test_planned_rows_are_the_rows_without_a_passing_test() -> None:
     until the mark is removed; this test then asks for PLANNED and
     docs/failure-modes.md to be updated too.
     """
-    xfail = collected().xfail
-    planned = {
-        row
-        for row, fault in REGISTRY.items()
-        if all(xfail[node] for entry in fault.tests for node in matches(entry, xfail))
-    }
-    assert planned == set(PLANNED)
+    assert all_xfail_rows(REGISTRY, collected()) == set(PLANNED)

@@ -243,7 +243,11 @@ class TestRow49ProcessKilled:
                     sim.set_faults(on_first(FaultKind.DELAY, delay_s=60.0))
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(ex.place_order, request)
-                        await trio.sleep(1)  # applied by the exchange, answer not back
+                        with trio.fail_after(10):  # real seconds
+                            while True:
+                                if ledger_orders(sim):  # applied, the answer held back
+                                    break
+                                await trio.sleep(0.01)
                         kill.cancel()
             (row,) = ledger_orders(sim)
             async with open_executor(config, transport=tap) as ex:

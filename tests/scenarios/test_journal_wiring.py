@@ -169,12 +169,11 @@ class TestModification:
             canceled = await rig.ex.cancel_order("BTCUSDT", order.client_order_id)
             assert canceled.status is OrderStatus.CANCELED
 
-            async def placement_settled() -> bool:
+            async def all_settled() -> bool:
                 found = await intents(rig.ex, order)
-                return found[0].state is IntentState.TERMINAL
+                return bool(found) and all(i.state is IntentState.TERMINAL for i in found)
 
-            await wait_for(placement_settled)
-            await trio.sleep(0.2)  # let any other note land
+            await wait_for(all_settled)
             states = [i.state for i in await intents(rig.ex, order)]
             assert states == [IntentState.TERMINAL, IntentState.TERMINAL]
             assert await journal_of(rig.ex).non_terminal() == []

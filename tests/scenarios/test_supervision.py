@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import trio
@@ -19,9 +20,11 @@ from tests.faults.support import (
     BOUND_S,
     NEW_ORDER,
     STILL,
+    Reply,
     assert_engine_matches_ledger,
     final_state,
     open_engine,
+    reply_of,
     resting_buy,
 )
 from tests.scenarios.test_end_to_end import config_for, ledger_orders
@@ -29,7 +32,7 @@ from trio_fapi import OrderStatus, open_executor
 from trio_fapi.actors.executor import Executor
 from trio_fapi.actors.order_record import OrderRecord
 from trio_fapi.actors.symbol_actor import SymbolStatistics
-from trio_fapi.protocol.errors import EngineError, OutcomeUnknown
+from trio_fapi.protocol.errors import OutcomeUnknown
 from trio_fapi.sim import open_sim
 
 NEW = OrderStatus.NEW
@@ -97,13 +100,10 @@ class TestRestartsLeft:
         async with open_engine(max_actor_restarts=1) as rig:
             requests = [await resting_buy(rig.ex, ticks=50 + i) for i in range(6)]
             monkeypatch.setattr(OrderRecord, "apply_report", crash)
-            answers: list[object] = []
+            answers: list[Reply] = []
 
             async def place(index: int) -> None:
-                try:
-                    answers.append(await rig.ex.place_order(requests[index]))
-                except EngineError as exc:
-                    answers.append(exc)
+                answers.append(await reply_of(partial(rig.ex.place_order, requests[index])))
 
             with trio.fail_after(BOUND_S):
                 async with trio.open_nursery() as nursery:

@@ -20,7 +20,16 @@ from trio_fapi.protocol.stream_transport import StreamClosed
 from trio_fapi.sim import SIM_STREAM_URL, SimHandle, open_sim
 
 from .conftest import SimClient, stream_config
-from .user_stream_support import kinds, limit, market, new_key, receive, receive_all, url
+from .user_stream_support import (
+    MARKET_EVENTS,
+    kinds,
+    limit,
+    market,
+    new_key,
+    receive,
+    receive_all,
+    url,
+)
 
 
 def only(rows: object) -> dict[str, Any]:
@@ -225,7 +234,9 @@ class TestOrderEvents:
             sim.stream_connector.connect(url(stream_client, key)) as private,
         ):
             await market(stream_client, "BUY", "0.010", "both")
-            assert await receive_all(legacy) == await receive_all(private)
+            frames = await receive_all(legacy)
+            assert kinds(frames) == MARKET_EVENTS
+            assert await receive_all(private) == frames
             assert sim.stream_statistics().open_connections == 2
         assert sim.stream_statistics().open_connections == 0
 

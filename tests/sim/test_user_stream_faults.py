@@ -27,6 +27,7 @@ from trio_fapi.sim import (
 
 from .conftest import SimClient, stream_config
 from .user_stream_support import (
+    MARKET_EVENTS,
     keepalive,
     kinds,
     limit,
@@ -36,8 +37,6 @@ from .user_stream_support import (
     receive_all,
     url,
 )
-
-MARKET_EVENTS = ["ORDER_TRADE_UPDATE:NEW", "ORDER_TRADE_UPDATE:TRADE", "ACCOUNT_UPDATE"]
 
 
 def stream_faults(client: SimClient) -> list[InjectedFault]:
@@ -273,6 +272,18 @@ class TestDisconnect:
         faults = stream_faults(stream_client)
         assert [(f.kind, f.connection_id) for f in faults] == [(FaultKind.STREAM_DISCONNECT, None)]
 
+    async def test_nothing_open_nothing_closed_nothing_recorded(
+        self, stream_client: SimClient, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        sim = stream_client.sim
+        key = await new_key(stream_client)
+        assert sim.disconnect_streams() == 0
+        async with sim.stream_connector.connect(url(stream_client, key)):
+            pass
+        assert sim.disconnect_streams() == 0  # the client already left
+        assert sim.injected_faults() == ()
+        assert sim.stats()["faults_injected"] == 0
+
 
 class TestSilence:
     """Row 41: a half-open connection sends nothing and answers no ping, until dropped."""
@@ -283,7 +294,8 @@ class TestSilence:
         sim = stream_client.sim
         key = await new_key(stream_client)
         async with sim.stream_connector.connect(url(stream_client, key)) as old:
-            await old.ping()
+            with trio.fail_after(1):
+                await old.ping()
             sim.silence_streams(True)
             await market(stream_client, "BUY", "0.010", "into-the-void")
             with trio.move_on_after(600) as no_pong:
@@ -296,7 +308,8 @@ class TestSilence:
                 assert also_none.cancelled_caught
             sim.set_faults(None)  # heal
             async with sim.stream_connector.connect(url(stream_client, key)) as fresh:
-                await fresh.ping()
+                with trio.fail_after(1):
+                    await fresh.ping()
                 await market(stream_client, "SELL", "0.010", "heard")
                 assert kinds(await receive_all(fresh)) == MARKET_EVENTS
             assert await receive_all(old) == []  # a dead peer stays dead
@@ -313,7 +326,8 @@ class TestSilence:
         sim.silence_streams(True)
         sim.silence_streams(False)
         async with sim.stream_connector.connect(url(stream_client, key)) as conn:
-            await conn.ping()
+            with trio.fail_after(1):
+                await conn.ping()
 
 
 class TestExpire:
@@ -334,7 +348,8 @@ class TestExpire:
             async with sim.stream_connector.connect(url(stream_client, fresh)) as renewed:
                 await market(stream_client, "BUY", "0.010", "renewed")
                 assert kinds(await receive_all(renewed)) == MARKET_EVENTS
-            await conn.ping()  # the old connection is open, just silent
+            with trio.fail_after(1):
+                await conn.ping()  # the old connection is open, just silent
             assert await receive_all(conn) == []
         assert fresh != key
         assert kinds(events) == [*MARKET_EVENTS, "listenKeyExpired"]
@@ -355,6 +370,16 @@ class TestExpire:
 
     async def test_nothing_to_expire_without_a_key(self, stream_client: SimClient) -> None:
         assert stream_client.sim.expire_listen_keys() is False
+        assert stream_client.sim.injected_faults() == ()  # nothing expired, nothing recorded
+
+    async def test_an_expired_key_does_not_expire_again(
+        self, stream_client: SimClient, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        sim = stream_client.sim
+        await new_key(stream_client)
+        assert sim.expire_listen_keys(notify=False) is True
+        assert sim.expire_listen_keys() is False
+        assert [f.kind for f in stream_faults(stream_client)] == [FaultKind.KEY_EXPIRE]
 
 
 class TestControlsOverHttp:

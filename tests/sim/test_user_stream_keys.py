@@ -158,7 +158,8 @@ class TestExpiryOnAnOpenConnection:
             assert event == {"e": "listenKeyExpired", "E": sim.now_ms(), "listenKey": key}
             await market(stream_client, "BUY", "0.010", "after-expiry")
             assert await receive_all(conn) == []
-            await conn.ping()  # still open, still answering pings
+            with trio.fail_after(1):
+                await conn.ping()  # still open, still answering pings
         assert [f.kind for f in sim.injected_faults()] == []
 
     async def test_a_keepalive_in_time_keeps_events_flowing(

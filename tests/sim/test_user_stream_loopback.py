@@ -7,7 +7,6 @@ test runs in real time, bounded by ``trio.fail_after``, on loopback only.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 from functools import partial
 from typing import Any
@@ -23,6 +22,7 @@ from trio_fapi.protocol.stream_transport import StreamClosed, StreamConnection
 from trio_fapi.sim import serve_sim
 
 from .conftest import still_config
+from .user_stream_support import decode
 
 CREDS = Credentials(api_key="sim-key", api_secret="sim-secret")
 KEY_HEADER = {"X-MBX-APIKEY": "sim-key"}
@@ -30,7 +30,7 @@ _SERVER_LOGGERS = ("trio_fapi", "hypercorn")
 
 
 async def _events(conn: StreamConnection, count: int) -> list[dict[str, Any]]:
-    return [json.loads(await conn.get_message()) for _ in range(count)]
+    return [decode(await conn.get_message()) for _ in range(count)]
 
 
 @pytest.mark.loopback

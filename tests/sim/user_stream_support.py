@@ -18,6 +18,8 @@ from .conftest import SimClient
 Event = dict[str, Any]
 #: How long (virtual seconds) a reader waits before deciding nothing more is coming.
 QUIET_S = 1.0
+#: What one filled MARKET order sends, as :func:`kinds` names the events.
+MARKET_EVENTS = ["ORDER_TRADE_UPDATE:NEW", "ORDER_TRADE_UPDATE:TRADE", "ACCOUNT_UPDATE"]
 
 
 async def new_key(client: SimClient) -> str:
@@ -75,7 +77,7 @@ async def limit(
 async def receive(conn: StreamConnection, count: int, *, within_s: float = 5.0) -> list[Event]:
     """Exactly ``count`` events, failing if they do not come within ``within_s``."""
     with trio.fail_after(within_s):
-        return [_decode(await conn.get_message()) for _ in range(count)]
+        return [decode(await conn.get_message()) for _ in range(count)]
 
 
 async def receive_all(conn: StreamConnection, *, quiet_s: float = QUIET_S) -> list[Event]:
@@ -86,12 +88,13 @@ async def receive_all(conn: StreamConnection, *, quiet_s: float = QUIET_S) -> li
             raw = await conn.get_message()
         if scope.cancelled_caught:
             return events
-        events.append(_decode(raw))
+        events.append(decode(raw))
 
 
-def _decode(raw: str | bytes) -> Event:
-    event = json.loads(raw)
-    assert isinstance(event, dict)
+def decode(frame: str | bytes) -> Event:
+    """A frame as the JSON object it must be (anything else fails the test)."""
+    event = json.loads(frame)
+    assert isinstance(event, dict), frame
     return event
 
 

@@ -10,24 +10,16 @@ A node id without ``[...]`` stands for every parametrization of that test.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from tests.registry_support import FaultRow
 
-__all__ = ["REGISTRY", "ROWS", "FaultRow"]
+__all__ = ["REGISTRY", "ROWS"]
 
 #: The stream rows of the catalogue.
 ROWS: tuple[int, ...] = tuple(range(37, 45))
 
 
-class FaultRow(NamedTuple):
-    """One catalogue row: what goes wrong, and where it is tested."""
-
-    summary: str
-    tests: tuple[str, ...]
-
-
 _ROWS = "tests/stream/test_rows.py"
 _RANDOM = "tests/stream/test_randomized.py::test_stream_and_rest_faults_then_heal"
-_BLIND = "tests/stream/test_randomized.py::test_blind_key_expiry_then_heal"
 
 REGISTRY: dict[int, FaultRow] = {
     37: FaultRow(
@@ -69,7 +61,6 @@ REGISTRY: dict[int, FaultRow] = {
             f"{_ROWS}::TestRow40ListenKeyExpiry::test_key_expired_while_disconnected",
             f"{_ROWS}::TestRow40ListenKeyExpiry::test_keepalive_is_not_starved_by_order_traffic",
             _RANDOM,
-            _BLIND,
         ),
     ),
     41: FaultRow(
@@ -80,7 +71,6 @@ REGISTRY: dict[int, FaultRow] = {
             f"{_ROWS}::TestRow41Disconnects::test_engine_rotates_before_the_24_hour_cut",
             f"{_ROWS}::TestRow41Disconnects::test_half_open_socket_is_found_by_the_ping_watchdog",
             _RANDOM,
-            _BLIND,
         ),
     ),
     42: FaultRow(

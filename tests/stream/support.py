@@ -17,7 +17,6 @@ reconciliation that follows a reconnect, never from a poll.
 from __future__ import annotations
 
 import itertools
-import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -29,8 +28,9 @@ import httpx
 import trio
 
 from tests.faults.support import Rule, Tap
-from tests.scenarios.test_end_to_end import ledger_orders
-from trio_fapi import Credentials, ExecutorConfig, OrderRequest, OrderStatus, open_executor
+from tests.scenarios.test_end_to_end import config_for
+from tests.sim.user_stream_support import decode
+from trio_fapi import Credentials, ExecutorConfig, OrderStatus, open_executor
 from trio_fapi.actors._signing import signed_query
 from trio_fapi.actors.executor import Executor
 from trio_fapi.actors.symbol_actor import SymbolStatistics
@@ -55,18 +55,17 @@ from trio_fapi.protocol.stream_transport import StreamClosed, StreamConnection, 
 from trio_fapi.sim import FaultPlan, SimConfig, SimHandle, default_config, open_sim
 
 __all__ = [
-    "BOUND_S",
     "ORDER_EVENTS",
+    "QTY",
     "QUIET",
-    "STILL",
+    "STREAM_BOUND_S",
+    "STREAM_STILL",
     "Events",
     "FrameTap",
     "StreamRig",
     "assert_fills_once",
-    "assert_matches_ledger",
     "assert_never_regresses",
     "cross",
-    "decode",
     "engine_positions",
     "eventually",
     "external_order",
@@ -74,16 +73,20 @@ __all__ = [
     "open_stream_engine",
     "order_frames",
     "reported_positions",
-    "resting",
     "stream_config_for",
     "watch",
 ]
 
-#: A trio-clock bound for one scenario: generous, so a deadlock fails fast under autojump.
-BOUND_S = 600.0
+#: A trio-clock bound for one stream scenario (hours of virtual time under
+#: :data:`STREAM_STILL`, so more than the fault rows' ``BOUND_S``): generous, so a
+#: deadlock fails fast under autojump.
+STREAM_BOUND_S = 600.0
 #: A still market whose steps come once a minute: prices move only when a scenario
-#: pushes them, and hours of virtual time cost little.
-STILL = attrs.evolve(default_config(seed=11).still_market(), tick_s=60.0)
+#: pushes them, and hours of virtual time cost little (the fault rows' ``STILL``
+#: steps every second).
+STREAM_STILL = attrs.evolve(default_config(seed=11).still_market(), tick_s=60.0)
+#: The size of a scenario's resting order (crossed as 0.004 then 0.006, or at once).
+QTY = "0.010"
 #: Polling off in practice: what the engine learns, it learns from the stream.
 QUIET: Mapping[str, float] = {"poll_interval_s": 3600.0, "stream_poll_interval_s": 3600.0}
 #: Every order event class (the ``OrderEvent`` union), for ``isinstance``.
@@ -104,15 +107,6 @@ _RANK = {
     OrderStatus.NEW: 1,
     OrderStatus.PARTIALLY_FILLED: 2,
 }
-
-
-def decode(frame: str | bytes) -> dict[str, Any]:
-    """A frame as JSON (``{}`` when it is not an object)."""
-    try:
-        value = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def order_frames(frames: Iterable[str | bytes], client_order_id: str) -> list[dict[str, Any]]:
@@ -259,14 +253,7 @@ class StreamRig:
 
 def stream_config_for(sim: SimHandle, **overrides: object) -> ExecutorConfig:
     """An executor config for ``sim`` with the in-process stream; polling off unless overridden."""
-    settings: dict[str, object] = {**QUIET, **overrides}
-    return ExecutorConfig(
-        base_url=sim.base_url,
-        stream_url=sim.stream_url,
-        credentials=Credentials(api_key=sim.config.api_key, api_secret=sim.config.api_secret),
-        seed=1,
-        **settings,  # type: ignore[arg-type]
-    )
+    return config_for(sim, stream_url=sim.stream_url, **{**QUIET, **overrides})
 
 
 @asynccontextmanager
@@ -283,12 +270,12 @@ async def open_stream_engine(
     apply from then on, so start-up is left alone.
 
     Args:
-        sim_config: The simulator's config (:data:`STILL` by default).
+        sim_config: The simulator's config (:data:`STREAM_STILL` by default).
         plan: The simulator's fault plan, set once the engine runs.
         rules: Scripted REST answers for the tap, set once the engine runs.
         overrides: ``ExecutorConfig`` fields; polling is off unless given here.
     """
-    async with open_sim(sim_config or STILL) as sim:
+    async with open_sim(sim_config or STREAM_STILL) as sim:
         tap = Tap(sim.transport)
         frames = FrameTap(sim.stream_connector)
         config = stream_config_for(sim, **overrides)
@@ -301,21 +288,6 @@ async def open_stream_engine(
 
 
 # -- orders and the market ----------------------------------------------------------------
-
-
-async def resting(
-    ex: Executor,
-    side: str = "BUY",
-    qty: str = "0.010",
-    *,
-    symbol: str = "BTCUSDT",
-    ticks: int = 50,
-) -> OrderRequest:
-    """A LIMIT order ``ticks`` away from the touch: it rests until a scenario crosses it."""
-    book = await ex.book_ticker(symbol)
-    tick = ex.rules(symbol).price_filter.tick_size
-    price = book.bid_price - tick * ticks if side == "BUY" else book.ask_price + tick * ticks
-    return OrderRequest.limit(symbol, side, qty, price)
 
 
 def cross(sim: SimHandle, order: OrderSnapshot, qty: str | Decimal) -> None:
@@ -415,16 +387,6 @@ async def watch(ex: Executor, buffer: int = 100_000) -> AsyncIterator[Events]:
     """Subscribe for the block with a buffer no scenario fills."""
     async with ex.subscribe(buffer) as channel:
         yield Events(channel)
-
-
-def assert_matches_ledger(sim: SimHandle, order: OrderSnapshot) -> None:
-    """One ledger row for the order, and the engine agrees on status, quantity and price."""
-    rows = [r for r in ledger_orders(sim) if r["clientOrderId"] == order.client_order_id.value]
-    assert len(rows) == 1, f"{order.client_order_id}: {len(rows)} orders on the exchange"
-    (row,) = rows
-    mine = (order.status.value, order.executed_qty, order.avg_price)
-    theirs = (row["status"], Decimal(str(row["executedQty"])), Decimal(str(row["avgPrice"])))
-    assert mine == theirs, f"{order.client_order_id}: engine {mine} != ledger {theirs}"
 
 
 def assert_fills_once(events: Events, order: OrderSnapshot) -> list[OrderFilled]:

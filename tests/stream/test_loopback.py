@@ -19,7 +19,7 @@ from trio_fapi import Credentials, ExecutorConfig, OrderRequest, OrderStatus, op
 from trio_fapi.protocol.messages import AccountChanged
 from trio_fapi.sim import serve_sim
 
-from .support import STILL, Events, eventually
+from .support import STREAM_STILL, Events, eventually
 
 
 @pytest.mark.loopback
@@ -27,10 +27,12 @@ async def test_a_fill_arrives_over_a_real_websocket() -> None:
     """An ACK-only market order: the fill can only come from the stream, and it does."""
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            port = await nursery.start(partial(serve_sim, STILL, port=0))
+            port = await nursery.start(partial(serve_sim, STREAM_STILL, port=0))
             config = ExecutorConfig(
                 base_url=f"http://127.0.0.1:{port}",
-                credentials=Credentials(api_key=STILL.api_key, api_secret=STILL.api_secret),
+                credentials=Credentials(
+                    api_key=STREAM_STILL.api_key, api_secret=STREAM_STILL.api_secret
+                ),
                 seed=1,
                 poll_interval_s=3600.0,
                 stream_poll_interval_s=3600.0,

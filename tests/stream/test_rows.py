@@ -22,23 +22,31 @@ import trio
 import trio.testing
 
 from tests.faults.support import ORDER_PATH as ORDER
-from tests.faults.support import Mutate, Rule, Seen, errors_by_code
+from tests.faults.support import (
+    Mutate,
+    Rule,
+    Seen,
+    assert_engine_matches_ledger,
+    errors_by_code,
+    final_state,
+    resting_buy,
+)
+from tests.sim.user_stream_support import decode
 from trio_fapi.protocol.enums import OrderStatus
 from trio_fapi.protocol.filters import RateLimit
-from trio_fapi.protocol.messages import OrderSnapshot, StreamGap, StreamResynced
+from trio_fapi.protocol.messages import StreamGap, StreamResynced
 from trio_fapi.sim import FaultKind, FaultPlan
 
 from .support import (
-    BOUND_S,
     ORDER_EVENTS,
-    STILL,
+    QTY,
+    STREAM_BOUND_S,
+    STREAM_STILL,
     Events,
     StreamRig,
     assert_fills_once,
-    assert_matches_ledger,
     assert_never_regresses,
     cross,
-    decode,
     engine_positions,
     eventually,
     external_order,
@@ -46,17 +54,10 @@ from .support import (
     open_stream_engine,
     order_frames,
     reported_positions,
-    resting,
     watch,
 )
 
 NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
-
-
-def state(rig: StreamRig, client_order_id: str) -> OrderSnapshot:
-    """The engine's view of one of its orders now."""
-    (order,) = [o for o in rig.ex.orders() if o.client_order_id.value == client_order_id]
-    return order
 
 
 def status_of(frame: str | bytes) -> str | None:
@@ -97,16 +98,16 @@ class TestRow37Reordered:
         async with open_stream_engine() as rig, watch(rig.ex) as events:
             reorder = HoldBack(hold={"NEW", "PARTIALLY_FILLED"}, release="FILLED")
             rig.frames.rewrite = reorder
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.004")  # PARTIALLY_FILLED, held back
             cross(rig.sim, order, "0.006")  # FILLED, then the held ones
-            await eventually(lambda: state(rig, cid).status is FILLED)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
             await trio.sleep(1)  # the late PARTIALLY_FILLED and NEW are read too
             delivered = [o["X"] for o in order_frames(rig.frames.delivered, cid)]
             assert delivered == ["FILLED", "NEW", "PARTIALLY_FILLED"]
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert final.executed_qty == Decimal("0.010")
             (fill,) = assert_fills_once(events, final)
             assert fill.last_qty == Decimal("0.010")
@@ -121,18 +122,18 @@ class TestRow37Reordered:
         plan = FaultPlan(p_event_reorder=1.0)
         async with open_stream_engine() as rig, watch(rig.ex) as events:
             rig.sim.set_faults(plan)
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.004")
             cross(rig.sim, order, "0.006")
             rig.sim.set_faults(None)  # releases the last held event
-            await eventually(lambda: state(rig, cid).status is FILLED)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
             await trio.sleep(1)
             delivered = [o["X"] for o in order_frames(rig.frames.delivered, cid)]
             assert delivered == ["PARTIALLY_FILLED", "NEW", "FILLED"]
             assert {f.kind for f in rig.sim.injected_faults()} == {FaultKind.EVENT_REORDER}
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             fills = assert_fills_once(events, final)
             assert [f.last_qty for f in fills] == [Decimal("0.004"), Decimal("0.006")]
             assert_never_regresses(events, cid)
@@ -145,18 +146,18 @@ class TestRow38Duplicated:
         """Row 38: each event arrives twice: executed qty, fills and their sum are counted once."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
             rig.sim.set_faults(FaultPlan(p_event_dup=1.0))
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.004")
             cross(rig.sim, order, "0.006")
-            await eventually(lambda: state(rig, cid).status is FILLED)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
             await trio.sleep(1)
             delivered = [o["X"] for o in order_frames(rig.frames.delivered, cid)]
             twice = ["NEW", "NEW", "PARTIALLY_FILLED", "PARTIALLY_FILLED", "FILLED", "FILLED"]
             assert delivered == twice
-            final = state(rig, cid)
+            final = final_state(rig.ex, cid)
             assert final.executed_qty == Decimal("0.010")
-            assert_matches_ledger(rig.sim, final)
+            assert_engine_matches_ledger(rig.sim, final)
             fills = assert_fills_once(events, final)
             assert len(fills) == 2
             assert_never_regresses(events, cid)
@@ -164,11 +165,11 @@ class TestRow38Duplicated:
     async def test_replay_after_reconnect(self, autojump_clock: trio.testing.MockClock) -> None:
         """Row 38: after a reconnect the old events are replayed: nothing is applied again."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.004")
             cross(rig.sim, order, "0.006")
-            await eventually(lambda: state(rig, cid).status is FILLED)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
             rig.frames.on_connect = list(rig.frames.received)  # the server replays everything
             replayed = len(rig.frames.on_connect)
             rig.sim.disconnect_streams()
@@ -176,8 +177,8 @@ class TestRow38Duplicated:
             await trio.sleep(1)
             assert len(rig.frames.delivered) >= 2 * replayed
             assert len(order_frames(rig.frames.delivered, cid)) == 6
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 2
             (resynced,) = [e for e in events.stream() if isinstance(e, StreamResynced)]
             assert resynced.recovered_fills == 0
@@ -216,6 +217,19 @@ async def assert_positions_match(rig: StreamRig) -> None:
     assert engine_positions(rig.ex) == ledger
 
 
+OPEN_ORDERS = "/fapi/v1/openOrders"
+
+
+def recorded(answers: list[object]) -> Callable[[object], object]:
+    """A :class:`Mutate` edit that changes nothing and keeps each answer in ``answers``."""
+
+    def keep(payload: object) -> object:
+        answers.append(payload)
+        return payload
+
+    return keep
+
+
 class TestRow39LostWhileDisconnected:
     """Fills that happen while the stream is down, or whose events are lost."""
 
@@ -224,22 +238,25 @@ class TestRow39LostWhileDisconnected:
     ) -> None:
         """Row 39: the connection drops, two orders fill meanwhile: resync finds both, once."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            first = await rig.ex.place_order(await resting(rig.ex))
-            second = await rig.ex.place_order(await resting(rig.ex, ticks=60))
+            first = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
+            second = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY, ticks=60))
             cross(rig.sim, first, "0.004")  # seen on the stream
-            await eventually(lambda: state(rig, first.client_order_id.value).status is PARTIAL)
-            rig.sim.disconnect_streams()
+            await eventually(
+                lambda: final_state(rig.ex, first.client_order_id.value).status is PARTIAL
+            )
+            dropped_at = trio.current_time()
+            assert rig.sim.disconnect_streams() == 1
             cross(rig.sim, first, "0.006")  # in the gap
             cross(rig.sim, second, "0.010")  # in the gap
             await eventually(lambda: len(events.stream()) == 2)
             gap, resynced = one_gap_then_resync(events)
             assert resynced.recovered_fills == 2
             assert resynced.gap_s > 0
-            assert gap.at <= trio.current_time()
+            assert dropped_at <= gap.at < dropped_at + 1.0  # the close was noticed at once
             for order in (first, second):
-                final = state(rig, order.client_order_id.value)
+                final = final_state(rig.ex, order.client_order_id.value)
                 assert final.status is FILLED
-                assert_matches_ledger(rig.sim, final)
+                assert_engine_matches_ledger(rig.sim, final)
                 assert_fills_once(events, final)
                 assert_never_regresses(events, order.client_order_id.value)
             assert rig.stream.recovered_fills == 2
@@ -251,21 +268,23 @@ class TestRow39LostWhileDisconnected:
     ) -> None:
         """Row 39: the fill's events are lost on a live connection: the next resync finds it."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             rig.sim.set_faults(FaultPlan(p_event_drop=1.0))
             cross(rig.sim, order, "0.010")
             rig.sim.set_faults(None)
             await trio.sleep(60)
-            assert state(rig, cid).status is NEW  # nothing told the engine (polling is off)
+            assert (
+                final_state(rig.ex, cid).status is NEW
+            )  # nothing told the engine (polling is off)
             assert [o["X"] for o in order_frames(rig.frames.received, cid)] == ["NEW"]
             rig.sim.disconnect_streams()
             await eventually(lambda: len(events.stream()) == 2)
             _, resynced = one_gap_then_resync(events)
             assert resynced.recovered_fills == 1
-            final = state(rig, cid)
+            final = final_state(rig.ex, cid)
             assert final.status is FILLED
-            assert_matches_ledger(rig.sim, final)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 1
             await assert_positions_match(rig)
 
@@ -276,33 +295,41 @@ class TestRow39LostWhileDisconnected:
         async with open_stream_engine() as rig, watch(rig.ex) as events:
             rig.sim.disconnect_streams()
             await eventually(lambda: len(events.stream()) == 2)
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED, within=5)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED, within=5)
             assert [o["X"] for o in order_frames(rig.frames.delivered, cid)] == ["NEW", "FILLED"]
-            assert_matches_ledger(rig.sim, state(rig, cid))
+            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
 
     async def test_a_fill_the_stream_delivers_during_the_resync_is_not_recovered(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         """Row 39: a fill that arrives on the new connection while it reconciles is not a gap's."""
-        slow = attrs.evolve(STILL, response_latency_s=0.5)  # the resync takes a while
+        slow = attrs.evolve(STREAM_STILL, response_latency_s=0.5)  # the resync takes a while
         async with open_stream_engine(sim_config=slow) as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
+            listed: list[object] = []
+            rig.tap.script(
+                Rule(action=Mutate(edit=recorded(listed)), method="GET", path=OPEN_ORDERS)
+            )
             rig.sim.disconnect_streams()
             await eventually(lambda: len(rig.frames.connects) == 2, step=0.01)
             assert not rig.stream.connected  # reconnected, still reconciling
-            (listed,) = rig.tap.requests("GET", "/fapi/v1/openOrders")
-            assert listed.time_s <= trio.current_time()  # the exchange listed it open
+            assert rig.tap.count("GET", OPEN_ORDERS) == 1
             cross(rig.sim, order, "0.010")  # the new connection carries the fill
             await eventually(lambda: len(events.stream()) == 2)
             _, resynced = one_gap_then_resync(events)
+            (snapshot,) = listed  # the reconciliation's one openOrders answer listed it open
+            assert isinstance(snapshot, list)
+            assert [(o["clientOrderId"], o["status"], o["executedQty"]) for o in snapshot] == [
+                (cid, "NEW", "0.000")
+            ]
             assert [o["X"] for o in order_frames(rig.frames.delivered, cid)][-1] == "FILLED"
             assert rig.tap.count("GET", ORDER) == 0  # never looked up by itself
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 1
             assert resynced.recovered_fills == 0
 
@@ -316,7 +343,7 @@ class TestRow40ListenKeyExpiry:
     async def test_listen_key_expired_event(self, autojump_clock: trio.testing.MockClock) -> None:
         """Row 40: ``listenKeyExpired``, a fill right after: new key, reconnect, fill recovered."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             assert rig.sim.expire_listen_keys(notify=True)
             cross(rig.sim, order, "0.010")  # the expired connection gets no more events
@@ -327,14 +354,16 @@ class TestRow40ListenKeyExpiry:
             assert rig.stream.connects == 2
             assert rig.stream.events.get("ListenKeyExpired") == 1
             assert rig.tap.count("POST", LISTEN_KEY) == 2
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 1
             # The new connection carries events again.
-            again = await rig.ex.place_order(await resting(rig.ex))
+            again = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cross(rig.sim, again, "0.010")
-            await eventually(lambda: state(rig, again.client_order_id.value).status is FILLED)
-            assert_matches_ledger(rig.sim, state(rig, again.client_order_id.value))
+            await eventually(
+                lambda: final_state(rig.ex, again.client_order_id.value).status is FILLED
+            )
+            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, again.client_order_id.value))
 
     async def test_keepalive_answered_unknown_key(
         self, autojump_clock: trio.testing.MockClock
@@ -345,7 +374,7 @@ class TestRow40ListenKeyExpiry:
             open_stream_engine(listen_key_keepalive_s=keepalive_s) as rig,
             watch(rig.ex) as events,
         ):
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             expired_at = trio.current_time()
             assert rig.sim.expire_listen_keys(notify=False)
@@ -358,8 +387,8 @@ class TestRow40ListenKeyExpiry:
             assert errors_by_code(rig.sim.stats()).get("-1125") == 1
             assert rig.stream.keys_created == 2
             assert resynced.recovered_fills == 1
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 1
 
     async def test_key_expired_while_disconnected(
@@ -367,7 +396,7 @@ class TestRow40ListenKeyExpiry:
     ) -> None:
         """Row 40: the key expires while the stream is down: a refused reconnect gets a new key."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             rig.sim.disconnect_streams()
             assert rig.sim.expire_listen_keys()  # no connection is open to be told
@@ -375,9 +404,9 @@ class TestRow40ListenKeyExpiry:
             await eventually(lambda: len(events.stream()) == 2, within=300)
             assert rig.stream.keys_created == 2
             assert [type(e) for e in events.stream()] == [StreamGap, StreamResynced]
-            final = state(rig, cid)
+            final = final_state(rig.ex, cid)
             assert final.status is FILLED
-            assert_matches_ledger(rig.sim, final)
+            assert_engine_matches_ledger(rig.sim, final)
 
     async def test_keepalive_is_not_starved_by_order_traffic(
         self, autojump_clock: trio.testing.MockClock
@@ -397,9 +426,9 @@ class TestRow40ListenKeyExpiry:
         )
         waiting: dict[str, int] = {}
         async with open_stream_engine(
-            sim_config=attrs.evolve(STILL, rate_limits=limits),
+            sim_config=attrs.evolve(STREAM_STILL, rate_limits=limits),
             listen_key_keepalive_s=keepalive_s,
-            order_deadline_s=BOUND_S,
+            order_deadline_s=STREAM_BOUND_S,
             deadman=False,
         ) as rig:
 
@@ -408,7 +437,7 @@ class TestRow40ListenKeyExpiry:
                     waiting.update(rig.ex.statistics().limiter.waiting_by_lane)
 
             (created,) = rig.tap.requests("POST", LISTEN_KEY)
-            request = await resting(rig.ex)
+            request = await resting_buy(rig.ex, qty=QTY)
             rig.tap.on_send = on_send
 
             async def read_account() -> None:
@@ -420,7 +449,9 @@ class TestRow40ListenKeyExpiry:
                     flood.start_soon(partial(rig.ex.place_order, request, strategy="flood"))
                 for _ in range(20):
                     flood.start_soon(read_account)
-                await eventually(lambda: rig.tap.count("PUT", LISTEN_KEY) == 1, within=BOUND_S)
+                await eventually(
+                    lambda: rig.tap.count("PUT", LISTEN_KEY) == 1, within=STREAM_BOUND_S
+                )
                 flood.cancel_scope.cancel()
             (put,) = rig.tap.requests("PUT", LISTEN_KEY)
             assert put.time_s - (created.time_s + keepalive_s) <= 1.0
@@ -465,9 +496,9 @@ class TestRow41Disconnects:
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         """Row 41: the server cuts connections at its age limit (24 h, here 10 min): reconnected."""
-        config = attrs.evolve(STILL, stream_max_age_s=600.0)
+        config = attrs.evolve(STREAM_STILL, stream_max_age_s=600.0)
         async with open_stream_engine(sim_config=config) as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             await trio.sleep(35 * 60)
             assert rig.sim.stream_statistics().age_disconnects == 3
@@ -475,8 +506,8 @@ class TestRow41Disconnects:
             assert rig.stream.connected
             assert [type(e) for e in events.stream()] == [StreamGap, StreamResynced] * 3
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED, within=5)
-            assert_matches_ledger(rig.sim, state(rig, cid))
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED, within=5)
+            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
 
     async def test_engine_rotates_before_the_24_hour_cut(
         self, autojump_clock: trio.testing.MockClock
@@ -488,7 +519,7 @@ class TestRow41Disconnects:
             ) as rig,
             watch(rig.ex) as events,
         ):
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             await trio.sleep(25 * 3600)
             assert rig.sim.stream_statistics().age_disconnects == 0
@@ -499,8 +530,8 @@ class TestRow41Disconnects:
             assert rig.stream.connected
             assert [type(e) for e in events.stream()] == [StreamGap, StreamResynced]
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED, within=5)
-            assert_matches_ledger(rig.sim, state(rig, cid))
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED, within=5)
+            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
 
     async def test_half_open_socket_is_found_by_the_ping_watchdog(
         self, autojump_clock: trio.testing.MockClock
@@ -511,19 +542,19 @@ class TestRow41Disconnects:
             open_stream_engine(stream_ping_interval_s=ping_s, stream_pong_timeout_s=pong_s) as rig,
             watch(rig.ex) as events,
         ):
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             silent_at = trio.current_time()
             rig.sim.silence_streams(True)
             rig.sim.silence_streams(False)  # new connections are fine; this one stays dead
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: len(events.stream()) == 2, within=BOUND_S)
+            await eventually(lambda: len(events.stream()) == 2, within=STREAM_BOUND_S)
             gap, resynced = one_gap_then_resync(events)
             assert gap.at - silent_at <= ping_s + pong_s
             assert resynced.recovered_fills == 1
             assert rig.stream.connects == 2
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 1
 
 
@@ -546,7 +577,7 @@ class TestRow42BadFrames:
         """
         caplog.set_level(logging.DEBUG)
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             (new,) = [f for f in rig.frames.received if status_of(f) == "NEW"]
             key = rig.sim.exchange.listen_keys.key
@@ -579,12 +610,12 @@ class TestRow42BadFrames:
             assert rig.stream.unknown_events == len(unknown)
             assert rig.stream.connected
             assert (rig.stream.gaps, rig.stream.connects) == (0, 1)
-            assert state(rig, cid).status is NEW  # no corrupt fill was applied
-            assert state(rig, cid).executed_qty == 0
+            assert final_state(rig.ex, cid).status is NEW  # no corrupt fill was applied
+            assert final_state(rig.ex, cid).executed_qty == 0
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED, within=5)
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED, within=5)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert len(assert_fills_once(events, final)) == 1
             assert events.stream() == []
         assert rig.stream.malformed == len(malformed)
@@ -600,7 +631,7 @@ class TestRow43ExternalOrders:
     ) -> None:
         """Row 43: foreign orders on our symbol and on another are external; ours still work."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            mine = await rig.ex.place_order(await resting(rig.ex), strategy="mm")
+            mine = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY), strategy="mm")
             for symbol, cid, qty in [
                 ("BTCUSDT", "manual-from-the-web-ui", "0.010"),
                 ("BTCUSDT", "autoclose-1700000000000", "0.010"),
@@ -628,8 +659,10 @@ class TestRow43ExternalOrders:
             assert rig.stream.connected
             assert rig.stream.gaps == 0
             cross(rig.sim, mine, "0.010")
-            await eventually(lambda: state(rig, mine.client_order_id.value).status is FILLED)
-            assert_matches_ledger(rig.sim, state(rig, mine.client_order_id.value))
+            await eventually(
+                lambda: final_state(rig.ex, mine.client_order_id.value).status is FILLED
+            )
+            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, mine.client_order_id.value))
             assert rig.symbol_stats().stream_events == 4 + 2  # 4 foreign, our NEW and TRADE
 
     async def test_a_foreign_order_reusing_a_finished_id_is_not_ours(
@@ -643,11 +676,11 @@ class TestRow43ExternalOrders:
         order or reach our strategy.
         """
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            mine = await rig.ex.place_order(await resting(rig.ex), strategy="mm")
+            mine = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY), strategy="mm")
             cid = mine.client_order_id.value
             cross(rig.sim, mine, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED)
-            before = state(rig, cid)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
+            before = final_state(rig.ex, cid)
             published = len(events.of(cid))
             foreign = await external_order(
                 rig.sim,
@@ -660,7 +693,7 @@ class TestRow43ExternalOrders:
             assert foreign["orderId"] != before.venue_order_id.value  # type: ignore[union-attr]
             await eventually(lambda: rig.symbol_stats().stream_events == 4)
             await trio.sleep(1)
-            assert state(rig, cid) == before
+            assert final_state(rig.ex, cid) == before
             assert len(events.of(cid)) == published
 
 
@@ -691,11 +724,11 @@ class TestRow44StaleSnapshot:
     ) -> None:
         """Row 44: the stream said FILLED; a query answers an older NEW: still FILLED, no event."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED)
-            filled = state(rig, cid)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
+            filled = final_state(rig.ex, cid)
             published = len(events.of(cid))
             rig.tap.script(
                 Rule(action=Mutate(edit=stale(cid, **NOTHING_FILLED)), method="GET", path=ORDER)
@@ -703,25 +736,27 @@ class TestRow44StaleSnapshot:
             answer = await rig.ex.query_order("BTCUSDT", cid)
             assert rig.tap.count("GET", ORDER) == 1
             assert answer == filled
-            assert state(rig, cid) == filled
+            assert final_state(rig.ex, cid) == filled
             assert len(events.of(cid)) == published
-            assert_matches_ledger(rig.sim, state(rig, cid))
+            assert_engine_matches_ledger(rig.sim, final_state(rig.ex, cid))
 
     async def test_a_stale_partial_query_does_not_undo_a_fill(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
         """Row 44: the stream said FILLED; a query answers an older PARTIALLY_FILLED: no change."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.004")
             cross(rig.sim, order, "0.006")
-            await eventually(lambda: state(rig, cid).status is FILLED)
-            filled = state(rig, cid)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
+            filled = final_state(rig.ex, cid)
             older = {"status": "PARTIALLY_FILLED", "executedQty": "0.004", "cumQuote": "0"}
             rig.tap.script(Rule(action=Mutate(edit=stale(cid, **older)), method="GET", path=ORDER))
             assert await rig.ex.query_order("BTCUSDT", cid) == filled
-            assert_fills_once(events, state(rig, cid))
+            assert rig.tap.count("GET", ORDER) == 1  # the stale answer was really given
+            assert final_state(rig.ex, cid) == filled
+            assert_fills_once(events, final_state(rig.ex, cid))
             assert_never_regresses(events, cid)
 
     async def test_a_stale_resync_snapshot_does_not_undo_a_partial_fill(
@@ -729,28 +764,28 @@ class TestRow44StaleSnapshot:
     ) -> None:
         """Row 44: the reconnect's openOrders predates the stream's partial fill: it stays."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.004")
-            await eventually(lambda: state(rig, cid).status is PARTIAL)
+            await eventually(lambda: final_state(rig.ex, cid).status is PARTIAL)
             rig.tap.script(
                 Rule(
                     action=Mutate(edit=stale(cid, **NOTHING_FILLED)),
                     method="GET",
-                    path="/fapi/v1/openOrders",
+                    path=OPEN_ORDERS,
                 ),
                 Rule(action=Mutate(edit=stale(cid, **NOTHING_FILLED)), method="GET", path=ORDER),
             )
             rig.sim.disconnect_streams()
             await eventually(lambda: len(events.stream()) == 2)
-            assert rig.tap.count("GET", "/fapi/v1/openOrders") == 1
-            assert state(rig, cid).status is PARTIAL
-            assert state(rig, cid).executed_qty == Decimal("0.004")
+            assert rig.tap.count("GET", OPEN_ORDERS) == 1
+            assert final_state(rig.ex, cid).status is PARTIAL
+            assert final_state(rig.ex, cid).executed_qty == Decimal("0.004")
             rig.tap.script()
             cross(rig.sim, order, "0.006")
-            await eventually(lambda: state(rig, cid).status is FILLED)
-            final = state(rig, cid)
-            assert_matches_ledger(rig.sim, final)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
+            final = final_state(rig.ex, cid)
+            assert_engine_matches_ledger(rig.sim, final)
             assert [f.last_qty for f in assert_fills_once(events, final)] == [
                 Decimal("0.004"),
                 Decimal("0.006"),
@@ -763,13 +798,13 @@ class TestRow44StaleSnapshot:
         """Row 44: right after a stream fill, the query endpoint does not show the order yet."""
         async with open_stream_engine() as rig, watch(rig.ex) as events:
             rig.sim.set_faults(FaultPlan(query_lag_ms=60_000))
-            order = await rig.ex.place_order(await resting(rig.ex))
+            order = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY))
             cid = order.client_order_id.value
             cross(rig.sim, order, "0.010")
-            await eventually(lambda: state(rig, cid).status is FILLED)
-            filled = state(rig, cid)
+            await eventually(lambda: final_state(rig.ex, cid).status is FILLED)
+            filled = final_state(rig.ex, cid)
             assert await rig.ex.query_order("BTCUSDT", cid) == filled
             lagged = [f for f in rig.sim.injected_faults() if f.kind is FaultKind.QUERY_LAG]
             assert [f.client_order_id for f in lagged] == [cid]  # answered -2013
-            assert state(rig, cid) == filled
+            assert final_state(rig.ex, cid) == filled
             assert len(assert_fills_once(events, filled)) == 1

@@ -14,7 +14,7 @@ from tests.faults.support import Tap
 from trio_fapi import open_executor
 from trio_fapi.sim import open_sim
 
-from .support import STILL, FrameTap, stream_config_for
+from .support import STREAM_STILL, FrameTap, stream_config_for
 
 LISTEN_KEY = "/fapi/v1/listenKey"
 
@@ -23,7 +23,7 @@ async def test_the_listen_key_is_closed_on_shutdown(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """Leaving ``open_executor`` deletes the listen key and closes the connection."""
-    async with open_sim(STILL) as sim:
+    async with open_sim(STREAM_STILL) as sim:
         tap = Tap(sim.transport)
         frames = FrameTap(sim.stream_connector)
         async with open_executor(stream_config_for(sim), transport=tap, stream_connector=frames):

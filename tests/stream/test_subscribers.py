@@ -11,10 +11,11 @@ from __future__ import annotations
 import trio
 import trio.testing
 
+from tests.faults.support import assert_engine_matches_ledger, resting_buy
 from trio_fapi.protocol.enums import OrderStatus
 from trio_fapi.protocol.messages import EventsDropped, OrderSubmitted
 
-from .support import assert_matches_ledger, cross, eventually, open_stream_engine, resting, watch
+from .support import QTY, cross, eventually, open_stream_engine, watch
 
 SLOW_BUFFER = 2
 
@@ -28,7 +29,10 @@ async def test_a_slow_subscriber_is_told_how_many_events_it_missed(
         watch(rig.ex) as everyone,
         rig.ex.subscribe(SLOW_BUFFER) as slow,
     ):
-        orders = [await rig.ex.place_order(await resting(rig.ex, ticks=50 + i)) for i in range(3)]
+        orders = [
+            await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY, ticks=50 + i))
+            for i in range(3)
+        ]
         for order in orders:
             cross(rig.sim, order, "0.010")
         await eventually(lambda: all(o.status is OrderStatus.FILLED for o in rig.ex.orders()))
@@ -41,7 +45,7 @@ async def test_a_slow_subscriber_is_told_how_many_events_it_missed(
         first = [slow.receive_nowait() for _ in range(SLOW_BUFFER)]
         assert first == published[:SLOW_BUFFER]
         # The next delivery starts with the count of what it missed.
-        later = await rig.ex.place_order(await resting(rig.ex, ticks=70))
+        later = await rig.ex.place_order(await resting_buy(rig.ex, qty=QTY, ticks=70))
         assert slow.receive_nowait() == EventsDropped(count=missed)
         since = everyone.events()[len(published) :]
         assert isinstance(since[0], OrderSubmitted)
@@ -51,5 +55,5 @@ async def test_a_slow_subscriber_is_told_how_many_events_it_missed(
         assert rig.ex.statistics().events_dropped == missed + len(since) - 1
         # Order state was never lost.
         for order in rig.ex.orders():
-            assert_matches_ledger(rig.sim, order)
+            assert_engine_matches_ledger(rig.sim, order)
         assert [o.status for o in rig.ex.orders()] == [OrderStatus.FILLED] * 3 + [OrderStatus.NEW]

@@ -308,7 +308,7 @@ class SimHandle:
         return self._hub.statistics()
 
     def disconnect_streams(self) -> int:
-        """Close every open stream connection now (an injected fault).
+        """Close every open stream connection now (an injected fault, recorded if one was open).
 
         Frames their readers had not taken are lost.
 
@@ -328,7 +328,9 @@ class SimHandle:
         self._hub.silence(silent)
 
     def expire_listen_keys(self, *, notify: bool = True) -> bool:
-        """Expire the listen key now (an injected fault); keep-alives then get -1125.
+        """Expire the listen key now (an injected fault, recorded if one was active).
+
+        Keep-alives then get -1125.
 
         Args:
             notify: Send ``listenKeyExpired`` to its open connections, as

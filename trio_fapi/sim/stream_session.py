@@ -58,7 +58,6 @@ class StreamSession:
         state: See :class:`SessionState`.
         close_reason: Why the server (or the client) closed it.
         held: A frame a reorder fault holds back until the next one is sent.
-        delivered: Frames the reader has taken.
     """
 
     session_id: int
@@ -68,7 +67,6 @@ class StreamSession:
     state: SessionState = SessionState.OPEN
     close_reason: str | None = None
     held: str | None = attrs.field(default=None, repr=False)
-    delivered: int = 0
     _frames: deque[tuple[float, str]] = attrs.field(factory=deque, repr=False)
     _last_due: float = attrs.field(default=-math.inf, repr=False)
     _changed: trio.Event = attrs.field(factory=trio.Event, repr=False)
@@ -78,11 +76,6 @@ class StreamSession:
     def receiving(self) -> bool:
         """Whether events still go to this connection."""
         return self.state is SessionState.OPEN
-
-    @property
-    def queued(self) -> int:
-        """Frames waiting for the reader."""
-        return len(self._frames)
 
     def push(self, frame: str, due_s: float) -> bool:
         """Queue ``frame`` to leave at ``due_s`` (or after the frame before it).
@@ -111,21 +104,16 @@ class StreamSession:
             self._frames.clear()
             self._wake()
 
-    def close(self, reason: str) -> bool:
-        """Close the connection; unread frames are lost.
-
-        Returns:
-            Whether it was open until now.
-        """
+    def close(self, reason: str) -> None:
+        """Close the connection (once; later calls change nothing); unread frames are lost."""
         if self.state is SessionState.CLOSED:
-            return False
+            return
         self.state = SessionState.CLOSED
         self.close_reason = reason
         self.held = None
         self._frames.clear()
         self._ended.set()
         self._wake()
-        return True
 
     async def wait_closed(self) -> str:
         """Wait until the connection is closed; why it was."""
@@ -148,7 +136,6 @@ class StreamSession:
                 due, frame = self._frames[0]
                 if due <= trio.current_time():
                     self._frames.popleft()
-                    self.delivered += 1
                     return frame
                 with trio.move_on_at(due):
                     await changed.wait()

@@ -167,14 +167,10 @@ class UserStreamHub:
 
     def release(self, session: StreamSession) -> None:
         """The client closed ``session`` (or went away)."""
-        session.close(_CLIENT)
-        self._forget(session)
+        self._drop(session, _CLIENT)
 
     def _drop(self, session: StreamSession, reason: str) -> None:
         session.close(reason)
-        self._forget(session)
-
-    def _forget(self, session: StreamSession) -> None:
         self._sessions.pop(session.session_id, None)
         if self._subscribed and not self._sessions:
             self.exchange.ledger.observers.remove(self._on_ledger)
@@ -255,8 +251,11 @@ class UserStreamHub:
         if kind is FaultKind.EVENT_REORDER:
             session.held = frame
             return
-        plan = self.injector.plan
-        delay_s = plan.event_delay_s if kind is FaultKind.EVENT_DELAY and plan else 0.0
+        delay_s = 0.0
+        if kind is FaultKind.EVENT_DELAY:
+            plan = self.injector.plan
+            assert plan is not None  # only a plan draws a fault
+            delay_s = plan.event_delay_s
         frames = [frame, frame] if kind is FaultKind.EVENT_DUPLICATE else [frame]
         if session.held is not None:
             frames.append(session.held)
@@ -324,7 +323,7 @@ class UserStreamHub:
     # -- scripted faults ----------------------------------------------------------
 
     def disconnect_all(self) -> int:
-        """Close every open connection now (recorded as one fault).
+        """Close every open connection now (recorded as one fault, if one was open).
 
         Returns:
             How many connections were closed.
@@ -332,7 +331,8 @@ class UserStreamHub:
         sessions = list(self._sessions.values())
         for session in sessions:
             self._drop(session, _DISCONNECTED)
-        self._record(FaultKind.STREAM_DISCONNECT)
+        if sessions:
+            self._record(FaultKind.STREAM_DISCONNECT)
         return len(sessions)
 
     def silence(self, silent: bool) -> None:
@@ -349,7 +349,7 @@ class UserStreamHub:
             self._record(FaultKind.STREAM_SILENCE)
 
     def expire_keys(self, *, notify: bool = True) -> bool:
-        """Expire the listen key now (recorded): keep-alives then get -1125.
+        """Expire the listen key now (recorded, if one was active): keep-alives then get -1125.
 
         Args:
             notify: Send ``listenKeyExpired`` to its open connections (as
@@ -360,7 +360,8 @@ class UserStreamHub:
         """
         now_ms = self.now_ms()
         expired = self.exchange.listen_keys.expire(now_ms)
-        self._record(FaultKind.KEY_EXPIRE)
+        if expired:
+            self._record(FaultKind.KEY_EXPIRE)
         self._check_keys(now_ms, notify=notify)
         return expired
 
